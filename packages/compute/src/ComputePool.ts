@@ -1,0 +1,408 @@
+/**
+ * The compute pool service: run typed CPU-bound tasks on a pool of `node:worker_threads` workers, so the main
+ * thread's event loop stays free for I/O.
+ *
+ * - {@link layer} starts the workers and stops them when the Layer's scope closes.
+ * - {@link layerInline} runs the same tasks on the calling thread, for unit tests (payloads and results still go
+ *   through their schemas and a structured clone, so a test catches what would not cross a thread).
+ * - {@link execute} runs one task; {@link join} runs two pool calls at once; any `Effect.all(..., { concurrency })`
+ *   of pool calls works too.
+ *
+ * @since 0.1.0
+ */
+import * as Context from "effect/Context"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Worker from "effect/workers/Worker"
+import { availableParallelism } from "node:os"
+import { Worker as NodeWorker } from "node:worker_threads"
+import {
+  ComputeError,
+  EncodingError,
+  InvalidOptions,
+  PoolClosed,
+  QueueFull,
+  TaskDefect,
+  TaskNotServed,
+  WorkerCrashed,
+  WorkerStartFailed
+} from "./ComputeError.ts"
+import type * as ComputeTask from "./ComputeTask.ts"
+import * as Inline from "./internal/inline.ts"
+import { PoolCore, type Settlement } from "./internal/pool.ts"
+
+/**
+ * A snapshot of the pool's state and of how every submitted task ended. `submitted` always equals the sum of the
+ * outcomes plus the tasks still `active` or queued.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface PoolStats {
+  readonly threads: number
+  readonly liveWorkers: number
+  readonly activeTasks: number
+  readonly queuedTasks: number
+  readonly workerRestarts: number
+  readonly submitted: number
+  readonly succeeded: number
+  /** the task's typed failure, or a `ComputeError` other than a crash (encoding, not served) */
+  readonly failed: number
+  readonly defects: number
+  readonly interrupted: number
+  readonly crashed: number
+  /** never dispatched: the pool was closed, the queue was full (fail-fast), or the payload could not be encoded */
+  readonly rejected: number
+}
+
+/**
+ * The compute pool.
+ *
+ * @category services
+ * @since 0.1.0
+ */
+export class ComputePool extends Context.Service<ComputePool, {
+  /** The number of worker threads (`0` for `layerInline`). */
+  readonly threads: number
+  /** Runs a task with a payload; see the module-level {@link execute}. */
+  readonly execute: <T extends ComputeTask.Any>(
+    task: T,
+    payload: ComputeTask.Payload<T>
+  ) => Effect.Effect<ComputeTask.Success<T>, ComputeTask.Failure<T> | ComputeError>
+  readonly stats: Effect.Effect<PoolStats>
+}>()("effect-compute/ComputePool") {}
+
+/**
+ * Options of {@link layer}.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface ComputePoolOptions {
+  /** The worker entry file: a module that calls `ComputeWorker.serve`, e.g. `new URL("./worker.ts", import.meta.url)`. */
+  readonly entry: string | URL
+  /** Worker threads. Default: half the cores, clamped to 2..16, and never more than the cores. */
+  readonly threads?: number | undefined
+  /** Tasks sent to one worker before it answers (they run one after another there). Default 16. */
+  readonly maxInFlightPerWorker?: number | undefined
+  /** Tasks queued on the main thread beyond those in flight. Default 65,536. */
+  readonly maxQueue?: number | undefined
+  /** When the queue is full: suspend the caller until there is room (default), or fail with `QueueFull`. */
+  readonly onQueueFull?: "suspend" | "fail" | undefined
+  /** How long an interrupted task may ignore its signal before its worker is terminated. Default 1 second. */
+  readonly interruptGracePeriod?: Duration.Input | undefined
+  /** On shutdown, how long in-flight and queued tasks may finish before they fail with `PoolClosed`. Default 10 s. */
+  readonly shutdownTimeout?: Duration.Input | undefined
+  /** Thread name prefix; workers are named `${name}-${id}`. Default "effect-compute". */
+  readonly name?: string | undefined
+  /** V8 limits of each worker; running past a heap limit crashes only that worker. */
+  readonly resourceLimits?: {
+    readonly maxOldGenerationSizeMb?: number | undefined
+    readonly maxYoungGenerationSizeMb?: number | undefined
+    readonly stackSizeMb?: number | undefined
+  } | undefined
+}
+
+/**
+ * The default number of threads: half the cores, clamped to 2..16 (the reference's rule: leave the other half to the
+ * I/O side), and never more than the machine has.
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
+export const defaultThreads = (cores: number = availableParallelism()): number =>
+  Math.min(Math.max(Math.floor(cores / 2), 2), 16, Math.max(cores, 1))
+
+const invalid = (key: string, value: unknown, rule: string) =>
+  new ComputeError({
+    reason: new InvalidOptions({ key, message: `${key} = ${String(value)} is invalid: ${rule}` })
+  })
+
+const positiveInteger = (key: string, value: number | undefined, fallback: number) =>
+  value === undefined
+    ? Effect.succeed(fallback)
+    : Number.isSafeInteger(value) && value > 0
+    ? Effect.succeed(value)
+    : Effect.fail(invalid(key, value, "it must be a positive integer"))
+
+const millis = (key: string, value: Duration.Input | undefined, fallback: number) => {
+  if (value === undefined) return Effect.succeed(fallback)
+  const duration = Duration.fromInput(value)
+  return duration._tag === "Some"
+    ? Effect.succeed(Duration.toMillis(duration.value))
+    : Effect.fail(invalid(key, value, "it must be a duration (e.g. \"2 seconds\" or a number of milliseconds)"))
+}
+
+const resolveOptions = Effect.fnUntraced(function*(options: Omit<ComputePoolOptions, "entry">) {
+  return {
+    threads: yield* positiveInteger("threads", options.threads, defaultThreads()),
+    maxInFlightPerWorker: yield* positiveInteger("maxInFlightPerWorker", options.maxInFlightPerWorker, 16),
+    maxQueue: yield* positiveInteger("maxQueue", options.maxQueue, 65_536),
+    onQueueFull: options.onQueueFull === "fail" ? "fail" as const : "suspend" as const,
+    interruptGraceMs: yield* millis("interruptGracePeriod", options.interruptGracePeriod, 1_000),
+    shutdownTimeoutMs: yield* millis("shutdownTimeout", options.shutdownTimeout, 10_000)
+  }
+})
+
+const toEffect = (task: ComputeTask.Any, settlement: Settlement): Effect.Effect<any, any> => {
+  switch (settlement._tag) {
+    case "Success":
+      return Effect.succeed(settlement.value)
+    case "Failure":
+      return Effect.fail(settlement.error)
+    case "Defect": {
+      const { info } = settlement
+      return Effect.die(
+        new TaskDefect({
+          task: task.name,
+          workerId: settlement.workerId,
+          errorName: info.name,
+          message: info.message,
+          workerStack: info.stack
+        })
+      )
+    }
+    case "Interrupted":
+      return Effect.interrupt
+    case "NotServed":
+      return Effect.fail(
+        new ComputeError({
+          reason: new TaskNotServed({
+            task: task.name,
+            message: `task "${task.name}" is not served by the pool's worker entry (add it to ComputeWorker.serve)`
+          })
+        })
+      )
+    case "Encoding":
+      return Effect.fail(
+        new ComputeError({
+          reason: new EncodingError({ task: task.name, direction: settlement.direction, message: settlement.message })
+        })
+      )
+    case "Crashed":
+      return Effect.fail(
+        new ComputeError({
+          reason: new WorkerCrashed({
+            task: task.name,
+            workerId: settlement.workerId,
+            exitCode: settlement.exitCode,
+            message: `task "${task.name}" failed because its worker died: ${settlement.message}`
+          })
+        })
+      )
+    case "Closed":
+      return Effect.fail(new ComputeError({ reason: new PoolClosed({ task: task.name, message: settlement.message }) }))
+    case "QueueFull":
+      return Effect.fail(
+        new ComputeError({
+          reason: new QueueFull({
+            task: task.name,
+            capacity: settlement.capacity,
+            message: `the pool's queue is full (${settlement.capacity} tasks); task "${task.name}" was not queued`
+          })
+        })
+      )
+    case "StartFailed":
+      return Effect.fail(
+        new ComputeError({
+          reason: new WorkerStartFailed({ workerId: settlement.workerId, message: settlement.message })
+        })
+      )
+  }
+}
+
+/**
+ * Builds a pool in the current scope from a `Worker.Spawner` (effect's worker-spawning service) that returns a
+ * `node:worker_threads` Worker for the entry. Most programs use {@link layer}, which provides the spawner.
+ *
+ * @category constructors
+ * @since 0.1.0
+ */
+export const make = Effect.fnUntraced(function*(options: Omit<ComputePoolOptions, "entry">) {
+  const resolved = yield* resolveOptions(options)
+  const spawn = yield* Worker.Spawner
+  const core = new PoolCore(resolved, (id) => {
+    const thread = spawn(id)
+    if (!(thread instanceof NodeWorker)) {
+      throw new TypeError("the Worker.Spawner given to ComputePool must return node:worker_threads Workers")
+    }
+    return thread
+  })
+  yield* Effect.acquireRelease(
+    Effect.tryPromise({
+      try: () => core.start(),
+      catch: (settlement) => settlement
+    }).pipe(
+      Effect.onExit((exit) => exit._tag === "Success" ? Effect.void : Effect.promise(() => core.close())),
+      Effect.catch((settlement) => toEffect({ name: "" } as ComputeTask.Any, settlement as Settlement))
+    ),
+    () =>
+      Effect.promise(async () => {
+        await core.drain(resolved.shutdownTimeoutMs)
+        await core.close()
+      })
+  )
+
+  const execute = <T extends ComputeTask.Any>(
+    task: T,
+    payload: ComputeTask.Payload<T>
+  ): Effect.Effect<ComputeTask.Success<T>, ComputeTask.Failure<T> | ComputeError> =>
+    Effect.callback((resume) => {
+      const job = core.submit(task, payload, (settlement) => resume(toEffect(task, settlement)))
+      if (job === undefined) return
+      return Effect.callback<void>((stopped) => {
+        core.cancel(job, () => stopped(Effect.void))
+      })
+    })
+
+  return ComputePool.of({
+    threads: resolved.threads,
+    execute,
+    stats: Effect.sync(() => ({
+      threads: resolved.threads,
+      liveWorkers: core.liveWorkers,
+      activeTasks: core.activeJobs,
+      queuedTasks: core.queueDepth,
+      workerRestarts: core.restarts,
+      ...core.counts
+    }))
+  })
+})
+
+/**
+ * The pool as a Layer: starts the workers when built, drains and terminates them when its scope closes. The Layer
+ * fails with `ComputeError` (`WorkerStartFailed`) when a worker's entry or per-worker Layer fails, and with
+ * `InvalidOptions` for a bad option.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { ComputePool } from "effect-compute"
+ * import { Fib } from "./tasks.ts"
+ *
+ * const Pool = ComputePool.layer({ entry: new URL("./worker.ts", import.meta.url), threads: 4 })
+ *
+ * const program = ComputePool.execute(Fib, 30).pipe(Effect.provide(Pool))
+ * ```
+ *
+ * @category layers
+ * @since 0.1.0
+ */
+export const layer = (options: ComputePoolOptions): Layer.Layer<ComputePool, ComputeError> => {
+  const prefix = options.name ?? "effect-compute"
+  const spawner = Worker.layerSpawner((id) =>
+    new NodeWorker(options.entry, {
+      name: `${prefix}-${id}`,
+      ...(options.resourceLimits === undefined ? {} : { resourceLimits: { ...options.resourceLimits } })
+    })
+  )
+  return Layer.effect(ComputePool, make(options)).pipe(Layer.provide(spawner))
+}
+
+/**
+ * The same service running every task on the calling thread, for unit tests and for code that must run without
+ * workers. Each payload and result is still encoded with its Schema, structured-cloned and decoded, so whatever would
+ * not cross a thread fails here too. The per-worker Layer is built once, for the pool.
+ *
+ * @example
+ * ```ts
+ * import { ComputePool } from "effect-compute"
+ * import { Fib } from "./tasks.ts"
+ *
+ * const TestPool = ComputePool.layerInline({ tasks: [Fib] })
+ * ```
+ *
+ * @category layers
+ * @since 0.1.0
+ */
+export const layerInline = <const Tasks extends ReadonlyArray<ComputeTask.Any>>(options: {
+  readonly tasks: Tasks
+  readonly layer?: Layer.Layer<ComputeTask.Services<Tasks[number]>, unknown, never> | undefined
+}): Layer.Layer<ComputePool, ComputeError> =>
+  Layer.effect(
+    ComputePool,
+    Effect.gen(function*() {
+      const services: Context.Context<any> = options.layer === undefined
+        ? (Context.empty() as Context.Context<any>)
+        : yield* Layer.build(options.layer).pipe(
+          Effect.mapError((cause) =>
+            new ComputeError({
+              reason: new WorkerStartFailed({
+                workerId: -1,
+                message: `the per-worker Layer failed to build: ${String(cause)}`,
+                cause
+              })
+            })
+          )
+        )
+      const runner = Inline.make(options.tasks, services)
+      return ComputePool.of({
+        threads: 0,
+        execute: (task, payload) => runner.execute(task, payload) as any,
+        stats: Effect.sync(() => ({
+          threads: 0,
+          liveWorkers: 0,
+          activeTasks: runner.counts.active,
+          queuedTasks: 0,
+          workerRestarts: 0,
+          ...runner.counts.outcomes
+        }))
+      })
+    })
+  )
+
+/**
+ * Runs a task on the pool and returns its result. Interrupting the caller interrupts the task: removed if queued,
+ * signalled if running, and its worker terminated and replaced if it ignores the signal for the grace period.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { ComputePool } from "effect-compute"
+ * import { Fib } from "./tasks.ts"
+ *
+ * const program = Effect.gen(function*() {
+ *   const one = yield* ComputePool.execute(Fib, 30)
+ *   const many = yield* Effect.all([25, 26, 27].map((n) => ComputePool.execute(Fib, n)), { concurrency: "unbounded" })
+ *   return [one, ...many]
+ * })
+ * ```
+ *
+ * @category operations
+ * @since 0.1.0
+ */
+export const execute = <T extends ComputeTask.Any>(
+  task: T,
+  payload: ComputeTask.Payload<T>
+): Effect.Effect<ComputeTask.Success<T>, ComputeTask.Failure<T> | ComputeError, ComputePool> =>
+  ComputePool.use((pool) => pool.execute(task, payload))
+
+/**
+ * Runs two effects (usually pool calls) at once and returns both results; the first failure interrupts the other.
+ * The reference's `join(f1, f2)`.
+ *
+ * @example
+ * ```ts
+ * import { ComputePool } from "effect-compute"
+ * import { Add, Mul } from "./tasks.ts"
+ *
+ * const both = ComputePool.join(ComputePool.execute(Add, [2, 2]), ComputePool.execute(Mul, [3, 3]))
+ * // Effect<[number, number], ComputeError, ComputePool>
+ * ```
+ *
+ * @category operations
+ * @since 0.1.0
+ */
+export const join = <A, E1, R1, B, E2, R2>(
+  left: Effect.Effect<A, E1, R1>,
+  right: Effect.Effect<B, E2, R2>
+): Effect.Effect<[A, B], E1 | E2, R1 | R2> => Effect.all([left, right], { concurrency: 2 })
+
+/**
+ * The pool's state and outcome counts.
+ *
+ * @category operations
+ * @since 0.1.0
+ */
+export const stats: Effect.Effect<PoolStats, never, ComputePool> = ComputePool.use((pool) => pool.stats)

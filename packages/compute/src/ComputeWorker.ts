@@ -1,0 +1,69 @@
+/**
+ * The worker side: a worker entry file calls {@link serve} with the tasks it runs and, optionally, a per-worker
+ * `Layer` of resources (a tokenizer, a model) built once when the worker starts and rebuilt when a worker is
+ * replaced.
+ *
+ * @since 0.1.0
+ */
+import type * as Layer from "effect/Layer"
+import { isMainThread, parentPort } from "node:worker_threads"
+import type * as ComputeTask from "./ComputeTask.ts"
+import * as Protocol from "./internal/protocol.ts"
+import * as WorkerRuntime from "./internal/workerRuntime.ts"
+
+/**
+ * Options of {@link serve}: the tasks, and the per-worker Layer when any task's handler needs services.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export type ServeOptions<Tasks extends ReadonlyArray<ComputeTask.Any>> = [ComputeTask.Services<Tasks[number]>] extends
+  [never] ? {
+    readonly tasks: Tasks
+    readonly layer?: Layer.Layer<any, unknown, never> | undefined
+  } :
+  {
+    readonly tasks: Tasks
+    readonly layer: Layer.Layer<ComputeTask.Services<Tasks[number]>, unknown, never>
+  }
+
+/**
+ * Serves tasks in this worker. Call it once, at the top level of the pool's worker entry file (the file passed as
+ * `entry` to `ComputePool.layer`).
+ *
+ * If the Layer fails to build, the worker reports the cause and the pool's Layer fails to start with it.
+ *
+ * @example
+ * ```ts
+ * // worker.ts — the pool's entry file
+ * import { ComputeWorker } from "effect-compute"
+ * import { Fib, Tokenize, TokenizerLive } from "./tasks.ts"
+ *
+ * ComputeWorker.serve({ tasks: [Fib, Tokenize], layer: TokenizerLive })
+ * ```
+ *
+ * @category serving
+ * @since 0.1.0
+ */
+export const serve = <const Tasks extends ReadonlyArray<ComputeTask.Any>>(options: ServeOptions<Tasks>): void => {
+  const port = parentPort
+  if (isMainThread || port === null) {
+    throw new Error(
+      "ComputeWorker.serve must run in a worker started by ComputePool (call it in the pool's entry file, " +
+        "not in a module the main thread imports)"
+    )
+  }
+  // The pool's first message says who this worker is and where its cancel flag lives.
+  port.once("message", (init: ReadonlyArray<unknown>) => {
+    if (init[0] !== Protocol.Init) {
+      throw new Error(`ComputeWorker.serve: expected the pool's Init message first, got ${Protocol.safeString(init)}`)
+    }
+    WorkerRuntime.start({
+      port,
+      workerId: init[1] as number,
+      cancelSlot: new Int32Array(init[2] as SharedArrayBuffer),
+      tasks: options.tasks,
+      layer: options.layer
+    })
+  })
+}

@@ -1,0 +1,33 @@
+/**
+ * effect-compute: a compute pool for Effect applications, on `node:worker_threads`.
+ *
+ * @since 0.1.0
+ */
+
+/**
+ * The errors a pool can raise besides a task's own typed failure.
+ *
+ * @since 0.1.0
+ */
+export * as ComputeError from "./ComputeError.ts"
+
+/**
+ * The compute pool service, its layers and operations.
+ *
+ * @since 0.1.0
+ */
+export * as ComputePool from "./ComputePool.ts"
+
+/**
+ * Typed task definitions shared by the main thread and the workers.
+ *
+ * @since 0.1.0
+ */
+export * as ComputeTask from "./ComputeTask.ts"
+
+/**
+ * The worker side: serve tasks in a worker entry file.
+ *
+ * @since 0.1.0
+ */
+export * as ComputeWorker from "./ComputeWorker.ts"

@@ -1,0 +1,48 @@
+/**
+ * Synchronous Schema encoding and decoding that reports failure as a message instead of throwing.
+ */
+import * as Result from "effect/Result"
+import * as Schema from "effect/Schema"
+import type { TaskSchema } from "../ComputeTask.ts"
+
+export type Coded = { readonly ok: true; readonly value: unknown } | { readonly ok: false; readonly error: string }
+
+const encoders = new WeakMap<TaskSchema, (u: unknown) => Result.Result<unknown, Schema.SchemaError>>()
+const decoders = new WeakMap<TaskSchema, (u: unknown) => Result.Result<unknown, Schema.SchemaError>>()
+
+const encoderOf = (schema: TaskSchema) => {
+  let encode = encoders.get(schema)
+  if (encode === undefined) {
+    encode = Schema.encodeUnknownResult(schema)
+    encoders.set(schema, encode)
+  }
+  return encode
+}
+
+const decoderOf = (schema: TaskSchema) => {
+  let decode = decoders.get(schema)
+  if (decode === undefined) {
+    decode = Schema.decodeUnknownResult(schema)
+    decoders.set(schema, decode)
+  }
+  return decode
+}
+
+const fromResult = (result: Result.Result<unknown, Schema.SchemaError>): Coded =>
+  Result.isSuccess(result) ? { ok: true, value: result.success } : { ok: false, error: result.failure.message }
+
+export const encode = (schema: TaskSchema, value: unknown): Coded => {
+  try {
+    return fromResult(encoderOf(schema)(value))
+  } catch (cause) {
+    return { ok: false, error: cause instanceof Error ? cause.message : String(cause) }
+  }
+}
+
+export const decode = (schema: TaskSchema, value: unknown): Coded => {
+  try {
+    return fromResult(decoderOf(schema)(value))
+  } catch (cause) {
+    return { ok: false, error: cause instanceof Error ? cause.message : String(cause) }
+  }
+}

@@ -1,0 +1,152 @@
+/**
+ * Runs tasks on the calling thread with the same contract as the worker pool: payloads and results go through their
+ * schemas and a structured clone, failures are decoded, thrown errors become `TaskDefect`s.
+ */
+import * as Cause from "effect/Cause"
+import type * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import { ComputeError, EncodingError, TaskDefect, TaskNotServed } from "../ComputeError.ts"
+import type * as ComputeTask from "../ComputeTask.ts"
+import * as Codec from "./codec.ts"
+import type { OutcomeCounts } from "./pool.ts"
+import * as Protocol from "./protocol.ts"
+
+const encodingError = (task: ComputeTask.Any, direction: "payload" | "result", message: string) =>
+  new ComputeError({ reason: new EncodingError({ task: task.name, direction, message }) })
+
+/** Encode, clone and decode: what a value goes through to cross a thread. */
+const crossThread = (
+  task: ComputeTask.Any,
+  schema: ComputeTask.TaskSchema,
+  value: unknown,
+  direction: "payload" | "result",
+  what: string
+): Effect.Effect<unknown, ComputeError> => {
+  const encoded = Codec.encode(schema, value)
+  if (!encoded.ok) {
+    return Effect.fail(
+      encodingError(task, direction, `${what} of task "${task.name}" could not be encoded: ${encoded.error}`)
+    )
+  }
+  let cloned: unknown
+  try {
+    cloned = structuredClone(encoded.value)
+  } catch (cause) {
+    return Effect.fail(
+      encodingError(
+        task,
+        direction,
+        `${what} of task "${task.name}" could not be sent across threads: ${Protocol.errorInfo(cause).message}`
+      )
+    )
+  }
+  const decoded = Codec.decode(schema, cloned)
+  return decoded.ok
+    ? Effect.succeed(decoded.value)
+    : Effect.fail(
+      encodingError(task, direction, `${what} of task "${task.name}" could not be decoded: ${decoded.error}`)
+    )
+}
+
+const defect = (task: ComputeTask.Any, thrown: unknown) => {
+  const info = Protocol.errorInfo(thrown)
+  return new TaskDefect({
+    task: task.name,
+    workerId: -1,
+    errorName: info.name,
+    message: info.message,
+    workerStack: info.stack
+  })
+}
+
+export const make = (tasks: ReadonlyArray<ComputeTask.Any>, services: Context.Context<any>) => {
+  const registry = new Set(tasks)
+  const counts = {
+    active: 0,
+    outcomes: {
+      submitted: 0,
+      succeeded: 0,
+      failed: 0,
+      defects: 0,
+      interrupted: 0,
+      crashed: 0,
+      rejected: 0
+    } satisfies OutcomeCounts as OutcomeCounts
+  }
+
+  const runHandler = (task: ComputeTask.Any, payload: unknown): Effect.Effect<unknown, unknown> =>
+    Effect.suspend(() => {
+      const abort = new AbortController()
+      const context: ComputeTask.TaskContext = {
+        workerId: -1,
+        signal: abort.signal,
+        isInterrupted: () => abort.signal.aborted
+      }
+      let returned: unknown
+      try {
+        returned = task.handler(payload, context)
+      } catch (thrown) {
+        return Effect.die(defect(task, thrown))
+      }
+      if (Effect.isEffect(returned)) {
+        return (returned as Effect.Effect<unknown, unknown, any>).pipe(
+          Effect.provideContext(services),
+          Effect.catchDefect((thrown) => Effect.die(defect(task, thrown)))
+        )
+      }
+      if (returned !== null && typeof returned === "object" && typeof (returned as any).then === "function") {
+        return Effect.callback<unknown>((resume) => {
+          ;(returned as PromiseLike<unknown>).then(
+            (value) => resume(Effect.succeed(value)),
+            (thrown) => resume(Effect.die(defect(task, thrown)))
+          )
+          return Effect.sync(() => abort.abort())
+        })
+      }
+      return Effect.succeed(returned)
+    })
+
+  const execute = (task: ComputeTask.Any, payload: unknown): Effect.Effect<unknown, unknown> =>
+    Effect.suspend(() => {
+      counts.outcomes.submitted++
+      if (!registry.has(task)) {
+        counts.outcomes.rejected++
+        return Effect.fail(
+          new ComputeError({
+            reason: new TaskNotServed({
+              task: task.name,
+              message: `task "${task.name}" is not among the tasks given to ComputePool.layerInline`
+            })
+          })
+        )
+      }
+      counts.active++
+      return crossThread(task, task.payload, payload, "payload", "the payload").pipe(
+        Effect.tapError(() => Effect.sync(() => counts.outcomes.rejected++)),
+        Effect.flatMap((decoded) =>
+          runHandler(task, decoded).pipe(
+            Effect.matchEffect({
+              onSuccess: (value) => crossThread(task, task.success, value, "result", "the result"),
+              onFailure: (error) =>
+                Effect.flatMap(
+                  crossThread(task, task.failure, error, "result", "the failure"),
+                  (decodedError) => Effect.fail(decodedError)
+                )
+            }),
+            Effect.onExit((exit) =>
+              Effect.sync(() => {
+                if (Exit.isSuccess(exit)) counts.outcomes.succeeded++
+                else if (Cause.hasInterruptsOnly(exit.cause)) counts.outcomes.interrupted++
+                else if (Cause.hasDies(exit.cause)) counts.outcomes.defects++
+                else counts.outcomes.failed++
+              })
+            )
+          )
+        ),
+        Effect.ensuring(Effect.sync(() => counts.active--))
+      )
+    })
+
+  return { execute, counts }
+}

@@ -1,0 +1,563 @@
+/**
+ * The pool's machinery on the main thread: admission, the bounded queue, dispatch to the least-loaded worker,
+ * results, cancellation, crash recovery and shutdown.
+ *
+ * It is plain callbacks, not fibers: the dispatch path of one task is a few object writes and, per batch of tasks,
+ * one `postMessage`. `ComputePool` wraps it in Effects.
+ */
+import type { Worker as NodeWorker } from "node:worker_threads"
+import type * as ComputeTask from "../ComputeTask.ts"
+import * as Codec from "./codec.ts"
+import { Deque } from "./deque.ts"
+import * as Protocol from "./protocol.ts"
+
+export interface PoolOptions {
+  readonly threads: number
+  readonly maxInFlightPerWorker: number
+  readonly maxQueue: number
+  readonly onQueueFull: "suspend" | "fail"
+  readonly interruptGraceMs: number
+}
+
+/** How a job ended, from the pool's point of view: the caller's Effect is built from it. */
+export type Settlement =
+  | { readonly _tag: "Success"; readonly value: unknown }
+  | { readonly _tag: "Failure"; readonly error: unknown }
+  | { readonly _tag: "Defect"; readonly workerId: number; readonly info: Protocol.ErrorInfo }
+  | { readonly _tag: "Interrupted" }
+  | { readonly _tag: "NotServed" }
+  | { readonly _tag: "Encoding"; readonly direction: "payload" | "result"; readonly message: string }
+  | { readonly _tag: "Crashed"; readonly workerId: number; readonly exitCode?: number; readonly message: string }
+  | { readonly _tag: "Closed"; readonly message: string }
+  | { readonly _tag: "QueueFull"; readonly capacity: number }
+  | { readonly _tag: "StartFailed"; readonly workerId: number; readonly message: string }
+
+const State = {
+  /** beyond the queue bound: the caller is suspended, the payload not yet encoded */
+  Waiting: 0,
+  Queued: 1,
+  Running: 2,
+  Done: 3
+} as const
+type State = (typeof State)[keyof typeof State]
+
+export class Job {
+  state: State = State.Waiting
+  encoded: unknown = undefined
+  worker: WorkerSlot | undefined = undefined
+  /** set when the caller was interrupted: the outcome goes to `stopped`, not to the caller */
+  cancelled = false
+  stopped: (() => void) | undefined = undefined
+  graceTimer: ReturnType<typeof setTimeout> | undefined = undefined
+  readonly id: number
+  readonly task: ComputeTask.Any
+  readonly payload: unknown
+  readonly settle: (settlement: Settlement) => void
+  constructor(id: number, task: ComputeTask.Any, payload: unknown, settle: (settlement: Settlement) => void) {
+    this.id = id
+    this.task = task
+    this.payload = payload
+    this.settle = settle
+  }
+}
+
+class WorkerSlot {
+  ready = false
+  /** set when the pool terminates the worker on purpose; the message explains why to the tasks it fails */
+  killReason: string | undefined = undefined
+  lastError: unknown = undefined
+  readonly jobs = new Map<number, Job>()
+  readonly cancelView: Int32Array
+  readonly id: number
+  readonly thread: NodeWorker
+  constructor(id: number, thread: NodeWorker, cancelSlot: SharedArrayBuffer) {
+    this.id = id
+    this.thread = thread
+    this.cancelView = new Int32Array(cancelSlot)
+  }
+}
+
+/** Counts of outcomes, for tests and the metrics snapshot: every submitted job lands in exactly one. */
+export interface OutcomeCounts {
+  submitted: number
+  succeeded: number
+  failed: number
+  defects: number
+  interrupted: number
+  crashed: number
+  rejected: number
+}
+
+export class PoolCore {
+  private readonly workers: Array<WorkerSlot> = []
+  private readonly queue = new Deque<Job>()
+  private readonly waiting = new Deque<Job>()
+  private queuedCount = 0
+  private waitingCount = 0
+  private outstanding = 0
+  private nextJobId = 1
+  private nextWorkerId = 0
+  private dispatchScheduled = false
+  private closing = false
+  private closed = false
+  private recentCrashes = 0
+  private lastCrashAt = 0
+  private readonly respawnTimers = new Set<ReturnType<typeof setTimeout>>()
+  private drained: (() => void) | undefined = undefined
+  private startWaiter: { pending: number; resolve: () => void; reject: (s: Settlement) => void } | undefined
+  readonly counts: OutcomeCounts = {
+    submitted: 0,
+    succeeded: 0,
+    failed: 0,
+    defects: 0,
+    interrupted: 0,
+    crashed: 0,
+    rejected: 0
+  }
+  /** Worker restarts after a crash or a kill. */
+  restarts = 0
+
+  readonly options: PoolOptions
+  private readonly spawnThread: (id: number) => NodeWorker
+  constructor(options: PoolOptions, spawnThread: (id: number) => NodeWorker) {
+    this.options = options
+    this.spawnThread = spawnThread
+  }
+
+  get liveWorkers(): number {
+    return this.workers.length
+  }
+
+  get activeJobs(): number {
+    let active = 0
+    for (const worker of this.workers) active += worker.jobs.size
+    return active
+  }
+
+  get queueDepth(): number {
+    return this.queuedCount + this.waitingCount
+  }
+
+  /** Spawns the initial workers; resolves when all are ready, or fails with the first one that could not start. */
+  start(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.startWaiter = { pending: this.options.threads, resolve, reject }
+      for (let i = 0; i < this.options.threads; i++) this.spawn()
+    })
+  }
+
+  submit(task: ComputeTask.Any, payload: unknown, settle: (settlement: Settlement) => void): Job | undefined {
+    this.counts.submitted++
+    if (this.closing) {
+      this.counts.rejected++
+      settle({ _tag: "Closed", message: `the pool is closed; task "${task.name}" was not run` })
+      return undefined
+    }
+    if (this.queuedCount >= this.options.maxQueue && this.options.onQueueFull === "fail") {
+      this.counts.rejected++
+      settle({ _tag: "QueueFull", capacity: this.options.maxQueue })
+      return undefined
+    }
+    const job = new Job(this.nextJobId++, task, payload, settle)
+    this.outstanding++
+    if (this.queuedCount >= this.options.maxQueue) {
+      this.waitingCount++
+      this.waiting.push(job)
+      return job
+    }
+    if (!this.admit(job)) {
+      this.finished()
+      return undefined
+    }
+    this.scheduleDispatch()
+    return job
+  }
+
+  /**
+   * Stops a job whose caller was interrupted; `stopped` runs once the job can no longer run: at once when it was
+   * still queued, when its worker reports it ended, or when that worker was terminated after the grace period.
+   */
+  cancel(job: Job, stopped: () => void): void {
+    switch (job.state) {
+      case State.Waiting:
+      case State.Queued: {
+        // Left in its deque; dispatch skips it.
+        if (job.state === State.Waiting) this.waitingCount--
+        else this.queuedCount--
+        job.state = State.Done
+        job.cancelled = true
+        this.counts.interrupted++
+        this.finished()
+        return stopped()
+      }
+      case State.Running: {
+        const worker = job.worker!
+        job.cancelled = true
+        job.stopped = stopped
+        Atomics.store(worker.cancelView, 0, job.id)
+        worker.thread.postMessage([Protocol.Cancel, job.id])
+        job.graceTimer = setTimeout(() => {
+          job.graceTimer = undefined
+          if (job.state === State.Running) {
+            this.kill(
+              worker,
+              `task "${job.task.name}" ignored its interruption for ${this.options.interruptGraceMs} ms, ` +
+                `so its worker was terminated`
+            )
+          }
+        }, this.options.interruptGraceMs)
+        return
+      }
+      case State.Done:
+        return stopped()
+    }
+  }
+
+  /** Closing: new submissions fail; resolves when every outstanding job ended, or after `timeoutMs`. */
+  drain(timeoutMs: number): Promise<void> {
+    this.closing = true
+    this.failWaitingIfNoWorkers()
+    if (this.outstanding === 0) return Promise.resolve()
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.drained = undefined
+        resolve()
+      }, timeoutMs)
+      this.drained = () => {
+        clearTimeout(timer)
+        this.drained = undefined
+        resolve()
+      }
+    })
+  }
+
+  /** Fails what is left with `Closed` and terminates every worker. */
+  async close(): Promise<void> {
+    this.closing = true
+    this.closed = true
+    for (const timer of this.respawnTimers) clearTimeout(timer)
+    this.respawnTimers.clear()
+    const leftover = (job: Job, message: string) => {
+      if (job.state === State.Done) return
+      if (job.graceTimer !== undefined) clearTimeout(job.graceTimer)
+      const wasCancelled = job.cancelled
+      job.state = State.Done
+      if (wasCancelled) {
+        this.counts.interrupted++
+        job.stopped?.()
+      } else {
+        this.counts.rejected++
+        job.settle({ _tag: "Closed", message })
+      }
+    }
+    for (let job = this.waiting.shift(); job !== undefined; job = this.waiting.shift()) {
+      leftover(job, `the pool closed before task "${job.task.name}" could run`)
+    }
+    for (let job = this.queue.shift(); job !== undefined; job = this.queue.shift()) {
+      leftover(job, `the pool closed before task "${job.task.name}" could run`)
+    }
+    this.waitingCount = 0
+    this.queuedCount = 0
+    const terminations: Array<Promise<unknown>> = []
+    for (const worker of this.workers.splice(0)) {
+      worker.killReason = "the pool closed"
+      for (const job of worker.jobs.values()) {
+        leftover(job, `task "${job.task.name}" was still running when the pool's drain timeout ran out`)
+      }
+      worker.jobs.clear()
+      terminations.push(worker.thread.terminate())
+    }
+    this.outstanding = 0
+    await Promise.allSettled(terminations)
+  }
+
+  private admit(job: Job): boolean {
+    const encoded = Codec.encode(job.task.payload, job.payload)
+    if (!encoded.ok) {
+      this.counts.rejected++
+      job.state = State.Done
+      job.settle({
+        _tag: "Encoding",
+        direction: "payload",
+        message: `the payload of task "${job.task.name}" could not be encoded: ${encoded.error}`
+      })
+      return false
+    }
+    job.encoded = encoded.value
+    job.state = State.Queued
+    this.queuedCount++
+    this.queue.push(job)
+    return true
+  }
+
+  private scheduleDispatch(): void {
+    if (this.dispatchScheduled) return
+    this.dispatchScheduled = true
+    // Everything submitted in the same tick goes out together: one message per worker.
+    queueMicrotask(() => {
+      this.dispatchScheduled = false
+      this.dispatch()
+    })
+  }
+
+  private leastLoaded(): WorkerSlot | undefined {
+    let best: WorkerSlot | undefined
+    for (const worker of this.workers) {
+      if (!worker.ready || worker.killReason !== undefined) continue
+      if (worker.jobs.size >= this.options.maxInFlightPerWorker) continue
+      if (best === undefined || worker.jobs.size < best.jobs.size) best = worker
+    }
+    return best
+  }
+
+  private dispatch(): void {
+    let batches: Map<WorkerSlot, Array<unknown>> | undefined
+    while (this.queuedCount > 0) {
+      const worker = this.leastLoaded()
+      if (worker === undefined) break
+      const job = this.queue.shift()!
+      if (job.state !== State.Queued) continue
+      this.queuedCount--
+      this.admitWaiting()
+      job.state = State.Running
+      job.worker = worker
+      worker.jobs.set(job.id, job)
+      batches ??= new Map()
+      let batch = batches.get(worker)
+      if (batch === undefined) {
+        batch = [Protocol.Run]
+        batches.set(worker, batch)
+      }
+      batch.push(job.id, job.task.name, job.encoded)
+      job.encoded = undefined
+    }
+    if (batches !== undefined) { for (const [worker, batch] of batches) this.post(worker, batch) }
+  }
+
+  private admitWaiting(): void {
+    while (this.waitingCount > 0 && this.queuedCount < this.options.maxQueue) {
+      const job = this.waiting.shift()!
+      if (job.state !== State.Waiting) continue
+      this.waitingCount--
+      if (!this.admit(job)) this.finished()
+    }
+  }
+
+  private post(worker: WorkerSlot, batch: Array<unknown>): void {
+    try {
+      worker.thread.postMessage(batch)
+      return
+    } catch {
+      // Something in the batch cannot be cloned: send one by one so only the culprits fail.
+    }
+    for (let i = 1; i < batch.length; i += 3) {
+      const job = worker.jobs.get(batch[i] as number)!
+      try {
+        worker.thread.postMessage([Protocol.Run, batch[i], batch[i + 1], batch[i + 2]])
+      } catch (cause) {
+        worker.jobs.delete(job.id)
+        this.complete(job, {
+          _tag: "Encoding",
+          direction: "payload",
+          message: `the payload of task "${job.task.name}" could not be sent to a worker: ${
+            Protocol.errorInfo(cause).message
+          }`
+        })
+      }
+    }
+  }
+
+  private onResults(worker: WorkerSlot, message: ReadonlyArray<unknown>): void {
+    for (let i = 1; i < message.length; i += 3) {
+      const job = worker.jobs.get(message[i] as number)
+      if (job === undefined) continue
+      worker.jobs.delete(job.id)
+      this.complete(job, this.settlementOf(job, worker, message[i + 1] as number, message[i + 2]))
+    }
+    if (this.queuedCount > 0) this.dispatch()
+  }
+
+  private settlementOf(job: Job, worker: WorkerSlot, outcome: number, value: unknown): Settlement {
+    switch (outcome) {
+      case Protocol.Outcome.Success: {
+        const decoded = Codec.decode(job.task.success, value)
+        return decoded.ok ? { _tag: "Success", value: decoded.value } : {
+          _tag: "Encoding",
+          direction: "result",
+          message: `the result of task "${job.task.name}" could not be decoded: ${decoded.error}`
+        }
+      }
+      case Protocol.Outcome.Failure: {
+        const decoded = Codec.decode(job.task.failure, value)
+        return decoded.ok ? { _tag: "Failure", error: decoded.value } : {
+          _tag: "Encoding",
+          direction: "result",
+          message: `the failure of task "${job.task.name}" could not be decoded: ${decoded.error}`
+        }
+      }
+      case Protocol.Outcome.Defect:
+        return { _tag: "Defect", workerId: worker.id, info: value as Protocol.ErrorInfo }
+      case Protocol.Outcome.Interrupted:
+        return { _tag: "Interrupted" }
+      case Protocol.Outcome.NotServed:
+        return { _tag: "NotServed" }
+      case Protocol.Outcome.PayloadUndecodable:
+        return {
+          _tag: "Encoding",
+          direction: "payload",
+          message: `the worker could not decode the payload of task "${job.task.name}": ${String(value)}`
+        }
+      default:
+        return { _tag: "Encoding", direction: "result", message: `task "${job.task.name}": ${String(value)}` }
+    }
+  }
+
+  /** The single exit of a dispatched job: counts it once and tells its caller (or its interrupter). */
+  private complete(job: Job, settlement: Settlement): void {
+    if (job.state === State.Done) return
+    job.state = State.Done
+    if (job.graceTimer !== undefined) clearTimeout(job.graceTimer)
+    if (job.cancelled) {
+      this.counts.interrupted++
+      job.stopped?.()
+    } else {
+      switch (settlement._tag) {
+        case "Success":
+          this.counts.succeeded++
+          break
+        case "Defect":
+          this.counts.defects++
+          break
+        case "Interrupted":
+          this.counts.interrupted++
+          break
+        case "Crashed":
+          this.counts.crashed++
+          break
+        default:
+          this.counts.failed++
+      }
+      job.settle(settlement)
+    }
+    this.finished()
+  }
+
+  private finished(): void {
+    this.outstanding--
+    if (this.outstanding === 0 && this.drained !== undefined) this.drained()
+  }
+
+  private spawn(): void {
+    const id = this.nextWorkerId++
+    let thread: NodeWorker
+    try {
+      thread = this.spawnThread(id)
+    } catch (cause) {
+      this.onStartFailed(id, `worker ${id} could not be spawned: ${Protocol.errorInfo(cause).message}`)
+      return
+    }
+    const cancelSlot = new SharedArrayBuffer(4)
+    const worker = new WorkerSlot(id, thread, cancelSlot)
+    this.workers.push(worker)
+    thread.on("message", (message: ReadonlyArray<unknown>) => {
+      switch (message[0]) {
+        case Protocol.Results:
+          return this.onResults(worker, message)
+        case Protocol.Ready:
+          return this.onReady(worker)
+        case Protocol.StartFailed: {
+          const info = message[1] as Protocol.ErrorInfo
+          worker.killReason = "its per-worker Layer failed to build"
+          void thread.terminate()
+          return this.onStartFailed(id, `worker ${id} failed to start: ${info.stack ?? info.message}`)
+        }
+      }
+    })
+    thread.on("error", (error) => {
+      worker.lastError = error
+    })
+    thread.on("exit", (code) => this.onExit(worker, code))
+    thread.postMessage([Protocol.Init, id, cancelSlot])
+  }
+
+  private onReady(worker: WorkerSlot): void {
+    worker.ready = true
+    if (this.startWaiter !== undefined && --this.startWaiter.pending === 0) {
+      const { resolve } = this.startWaiter
+      this.startWaiter = undefined
+      resolve()
+    }
+    if (this.queuedCount > 0) this.dispatch()
+  }
+
+  private onStartFailed(workerId: number, message: string): void {
+    if (this.startWaiter !== undefined) {
+      const { reject } = this.startWaiter
+      this.startWaiter = undefined
+      reject({ _tag: "StartFailed", workerId, message })
+    }
+  }
+
+  private kill(worker: WorkerSlot, reason: string): void {
+    if (worker.killReason !== undefined) return
+    worker.killReason = reason
+    void worker.thread.terminate()
+  }
+
+  private onExit(worker: WorkerSlot, exitCode: number): void {
+    const index = this.workers.indexOf(worker)
+    if (index >= 0) this.workers.splice(index, 1)
+    if (this.closed) return
+    const wasReady = worker.ready
+    if (!wasReady && this.startWaiter !== undefined) {
+      this.onStartFailed(
+        worker.id,
+        `worker ${worker.id} exited with code ${exitCode} before it was ready` +
+          (worker.lastError === undefined ? "" : `: ${Protocol.errorInfo(worker.lastError).message}`)
+      )
+      return
+    }
+    const why = worker.killReason ??
+      (worker.lastError !== undefined
+        ? `worker ${worker.id} crashed: ${Protocol.errorInfo(worker.lastError).message}`
+        : `worker ${worker.id} exited with code ${exitCode}`)
+    for (const job of worker.jobs.values()) {
+      this.complete(job, { _tag: "Crashed", workerId: worker.id, exitCode, message: why })
+    }
+    worker.jobs.clear()
+    if (this.closing && this.outstanding === 0) return
+    this.restarts++
+    this.respawnWithBackoff()
+  }
+
+  /** Replaces a dead worker at once, then with growing delays while workers keep dying (no respawn storm). */
+  private respawnWithBackoff(): void {
+    const now = Date.now()
+    if (now - this.lastCrashAt > 5_000) this.recentCrashes = 0
+    this.lastCrashAt = now
+    const delay = this.recentCrashes === 0 ? 0 : Math.min(25 * 2 ** (this.recentCrashes - 1), 2_000)
+    this.recentCrashes++
+    if (delay === 0) return this.spawn()
+    const timer = setTimeout(() => {
+      this.respawnTimers.delete(timer)
+      if (!this.closed) this.spawn()
+    }, delay)
+    this.respawnTimers.add(timer)
+  }
+
+  /** While closing with no worker left, nothing queued can run: fail it now rather than wait for the timeout. */
+  private failWaitingIfNoWorkers(): void {
+    if (this.workers.length > 0) return
+    for (const deque of [this.waiting, this.queue]) {
+      for (let job = deque.shift(); job !== undefined; job = deque.shift()) {
+        if (job.state === State.Done) continue
+        job.state = State.Done
+        this.counts.rejected++
+        job.settle({ _tag: "Closed", message: `the pool closed before task "${job.task.name}" could run` })
+        this.finished()
+      }
+    }
+    this.waitingCount = 0
+    this.queuedCount = 0
+  }
+}

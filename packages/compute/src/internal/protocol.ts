@@ -1,0 +1,64 @@
+/**
+ * The wire protocol between the pool (main thread) and its workers.
+ *
+ * Messages are flat arrays: cheap to structured-clone, and one message carries many tasks or many results, so the
+ * per-task cost of `postMessage` shrinks as work arrives in bulk.
+ */
+
+/** main -> worker: `[Init, workerId, cancelSlot: SharedArrayBuffer]`: the first message a worker receives. */
+export const Init = 2
+/** main -> worker: `[Run, id, taskName, encodedPayload, id, taskName, encodedPayload, ...]` */
+export const Run = 0
+/** main -> worker: `[Cancel, id]`: interrupt a task (also signalled through the shared cancel slot). */
+export const Cancel = 1
+
+/** worker -> main: `[Ready]`: the entry loaded and the per-worker Layer built. */
+export const Ready = 10
+/** worker -> main: `[StartFailed, ErrorInfo]`: the per-worker Layer failed to build. */
+export const StartFailed = 11
+/** worker -> main: `[Results, id, Outcome, value, id, Outcome, value, ...]` */
+export const Results = 12
+
+/** The outcome of one task, as reported by its worker. */
+export const Outcome = {
+  /** value: the encoded success */
+  Success: 0,
+  /** value: the encoded typed failure */
+  Failure: 1,
+  /** value: ErrorInfo of what the handler threw or died with */
+  Defect: 2,
+  /** value: undefined */
+  Interrupted: 3,
+  /** value: undefined; the entry does not serve this task name */
+  NotServed: 4,
+  /** value: message; the worker could not decode the payload */
+  PayloadUndecodable: 5,
+  /** value: message; the handler's result or failure could not be encoded or sent back */
+  ResultUnsendable: 6
+} as const
+
+/** A plain-data description of an error, safe to clone across threads. */
+export interface ErrorInfo {
+  readonly name: string
+  readonly message: string
+  readonly stack?: string | undefined
+}
+
+export const errorInfo = (u: unknown): ErrorInfo => {
+  if (u instanceof Error) {
+    return { name: u.name, message: u.message, stack: u.stack }
+  }
+  if (typeof u === "object" && u !== null && "message" in u && typeof u.message === "string") {
+    const name = "_tag" in u && typeof u._tag === "string" ? u._tag : "Error"
+    return { name, message: u.message }
+  }
+  return { name: "Error", message: safeString(u) }
+}
+
+export const safeString = (u: unknown): string => {
+  try {
+    return String(u)
+  } catch {
+    return Object.prototype.toString.call(u)
+  }
+}

@@ -1,0 +1,217 @@
+/**
+ * The worker side of the pool: receives batches of tasks on the parent port, runs their handlers and sends results
+ * back in batches. No fiber is started for a handler that returns a plain value; Effect handlers run as fibers
+ * with the per-worker services.
+ */
+import * as Cause from "effect/Cause"
+import type * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Layer from "effect/Layer"
+import * as Scope from "effect/Scope"
+import { performance } from "node:perf_hooks"
+import type { MessagePort } from "node:worker_threads"
+import type * as ComputeTask from "../ComputeTask.ts"
+import * as Codec from "./codec.ts"
+import * as Protocol from "./protocol.ts"
+
+/** Results are flushed at least this often (ms) while a long batch runs, so callers are not held back by it. */
+const flushIntervalMs = 1
+
+/** A task started and not yet finished: how to stop it when the caller is interrupted. */
+interface Running {
+  abort?: AbortController | undefined
+  interrupt?: (() => void) | undefined
+}
+
+export interface WorkerRuntimeOptions {
+  readonly port: MessagePort
+  readonly workerId: number
+  readonly cancelSlot: Int32Array
+  readonly tasks: ReadonlyArray<ComputeTask.Any>
+  readonly layer: Layer.Layer<any, unknown, never> | undefined
+}
+
+export const start = (options: WorkerRuntimeOptions): void => {
+  const { cancelSlot, port, workerId } = options
+  const registry = new Map<string, ComputeTask.Any>()
+  for (const task of options.tasks) {
+    if (registry.has(task.name)) {
+      throw new Error(`ComputeWorker.serve: two tasks are named "${task.name}"; task names must be unique`)
+    }
+    registry.set(task.name, task)
+  }
+
+  let services: Context.Context<any> | undefined
+  let runEffect: ReturnType<typeof Effect.runCallbackWith<any>> | undefined
+  const running = new Map<number, Running>()
+  let outbox: Array<unknown> = [Protocol.Results]
+  let flushScheduled = false
+  let lastFlush = performance.now()
+
+  const flush = () => {
+    flushScheduled = false
+    if (outbox.length === 1) return
+    const message = outbox
+    outbox = [Protocol.Results]
+    lastFlush = performance.now()
+    try {
+      port.postMessage(message)
+    } catch {
+      // One result could not be cloned: send them one by one so only that one fails.
+      for (let i = 1; i < message.length; i += 3) {
+        const id = message[i] as number
+        try {
+          port.postMessage([Protocol.Results, id, message[i + 1], message[i + 2]])
+        } catch (cause) {
+          port.postMessage([
+            Protocol.Results,
+            id,
+            Protocol.Outcome.ResultUnsendable,
+            `the result could not be sent to the main thread: ${Protocol.errorInfo(cause).message}`
+          ])
+        }
+      }
+    }
+  }
+
+  const scheduleFlush = () => {
+    if (!flushScheduled) {
+      flushScheduled = true
+      queueMicrotask(flush)
+    }
+  }
+
+  const report = (id: number, outcome: number, value: unknown) => {
+    running.delete(id)
+    outbox.push(id, outcome, value)
+  }
+
+  const reportEncoded = (id: number, schema: ComputeTask.TaskSchema, outcome: number, value: unknown) => {
+    const encoded = Codec.encode(schema, value)
+    if (encoded.ok) report(id, outcome, encoded.value)
+    else {report(
+        id,
+        Protocol.Outcome.ResultUnsendable,
+        `the handler's result does not match its schema: ${encoded.error}`
+      )}
+  }
+
+  const reportExit = (id: number, task: ComputeTask.Any, exit: Exit.Exit<unknown, unknown>) => {
+    if (Exit.isSuccess(exit)) return reportEncoded(id, task.success, Protocol.Outcome.Success, exit.value)
+    const cause = exit.cause
+    const failure = Cause.findErrorOption(cause)
+    if (failure._tag === "Some") return reportEncoded(id, task.failure, Protocol.Outcome.Failure, failure.value)
+    if (Cause.hasInterruptsOnly(cause)) return report(id, Protocol.Outcome.Interrupted, undefined)
+    const info = Protocol.errorInfo(Cause.squash(cause))
+    report(id, Protocol.Outcome.Defect, info.stack === undefined ? { ...info, stack: Cause.pretty(cause) } : info)
+  }
+
+  const isCancelled = (id: number) => Atomics.load(cancelSlot, 0) === id
+
+  const runOne = (id: number, name: string, encodedPayload: unknown) => {
+    if (isCancelled(id)) return report(id, Protocol.Outcome.Interrupted, undefined)
+    const task = registry.get(name)
+    if (task === undefined) return report(id, Protocol.Outcome.NotServed, undefined)
+    const decoded = Codec.decode(task.payload, encodedPayload)
+    if (!decoded.ok) return report(id, Protocol.Outcome.PayloadUndecodable, decoded.error)
+
+    const state: Running = {}
+    const context: ComputeTask.TaskContext = {
+      workerId,
+      get signal() {
+        state.abort ??= new AbortController()
+        if (isCancelled(id)) state.abort.abort()
+        return state.abort.signal
+      },
+      isInterrupted: () => isCancelled(id) || state.abort?.signal.aborted === true
+    }
+    let returned: unknown
+    try {
+      returned = task.handler(decoded.value, context)
+    } catch (thrown) {
+      return report(id, Protocol.Outcome.Defect, Protocol.errorInfo(thrown))
+    }
+    if (Effect.isEffect(returned)) {
+      let done = false
+      const interrupt = runEffect!(returned, {
+        onExit: (exit) => {
+          done = true
+          reportExit(id, task, exit)
+          scheduleFlush()
+        }
+      })
+      if (!done) {
+        state.interrupt = () => interrupt()
+        running.set(id, state)
+      }
+      return
+    }
+    if (returned !== null && typeof returned === "object" && typeof (returned as any).then === "function") {
+      running.set(id, state)
+      ;(returned as PromiseLike<unknown>).then(
+        (value) => {
+          if (!running.has(id)) return
+          if (state.abort?.signal.aborted) report(id, Protocol.Outcome.Interrupted, undefined)
+          else reportEncoded(id, task.success, Protocol.Outcome.Success, value)
+          scheduleFlush()
+        },
+        (thrown) => {
+          if (!running.has(id)) return
+          if (state.abort?.signal.aborted) report(id, Protocol.Outcome.Interrupted, undefined)
+          else report(id, Protocol.Outcome.Defect, Protocol.errorInfo(thrown))
+          scheduleFlush()
+        }
+      )
+      return
+    }
+    reportEncoded(id, task.success, Protocol.Outcome.Success, returned)
+  }
+
+  const onRun = (message: ReadonlyArray<unknown>) => {
+    for (let i = 1; i < message.length; i += 3) {
+      runOne(message[i] as number, message[i + 1] as string, message[i + 2])
+      if (outbox.length > 1 && performance.now() - lastFlush >= flushIntervalMs) flush()
+    }
+    flush()
+  }
+
+  const onCancel = (id: number) => {
+    const state = running.get(id)
+    // The pool only cancels tasks it has sent, and their Run message came first: not running means finished.
+    if (state === undefined) return
+    if (state.interrupt) state.interrupt()
+    else {
+      state.abort ??= new AbortController()
+      state.abort.abort()
+    }
+  }
+
+  port.on("message", (message: ReadonlyArray<unknown>) => {
+    switch (message[0]) {
+      case Protocol.Run:
+        return onRun(message)
+      case Protocol.Cancel:
+        return onCancel(message[1] as number)
+    }
+  })
+
+  const scope = Effect.runSync(Scope.make())
+  const build = options.layer === undefined
+    ? Effect.succeed(undefined)
+    : Layer.buildWithScope(options.layer, scope)
+  Effect.runCallback(build, {
+    onExit: (exit) => {
+      if (Exit.isFailure(exit)) {
+        const info = Protocol.errorInfo(Cause.squash(exit.cause))
+        port.postMessage([Protocol.StartFailed, { ...info, stack: Cause.pretty(exit.cause) }])
+        return
+      }
+      services = exit.value
+      runEffect = services === undefined
+        ? (Effect.runCallback as typeof runEffect)
+        : Effect.runCallbackWith(services)
+      port.postMessage([Protocol.Ready])
+    }
+  })
+}
