@@ -101,7 +101,6 @@ export class PoolCore {
   private closing = false
   private closed = false
   private recentCrashes = 0
-  private lastCrashAt = 0
   private readonly respawnTimers = new Set<ReturnType<typeof setTimeout>>()
   private drained: (() => void) | undefined = undefined
   private startWaiter: { pending: number; resolve: () => void; reject: (s: Settlement) => void } | undefined
@@ -368,6 +367,8 @@ export class PoolCore {
   }
 
   private onResults(worker: WorkerSlot, message: ReadonlyArray<unknown>): void {
+    // A worker that finishes tasks is not part of a crash loop: the respawn backoff starts over.
+    this.recentCrashes = 0
     for (let i = 1; i < message.length; i += 3) {
       const job = worker.jobs.get(message[i] as number)
       if (job === undefined) continue
@@ -530,11 +531,8 @@ export class PoolCore {
     this.respawnWithBackoff()
   }
 
-  /** Replaces a dead worker at once, then with growing delays while workers keep dying (no respawn storm). */
+  /** Replaces a dead worker at once, then with growing delays while workers die without finishing anything. */
   private respawnWithBackoff(): void {
-    const now = Date.now()
-    if (now - this.lastCrashAt > 5_000) this.recentCrashes = 0
-    this.lastCrashAt = now
     const delay = this.recentCrashes === 0 ? 0 : Math.min(25 * 2 ** (this.recentCrashes - 1), 2_000)
     this.recentCrashes++
     if (delay === 0) return this.spawn()

@@ -1,0 +1,72 @@
+import { assert, describe, it } from "@effect/vitest"
+import { Effect, Exit, Fiber } from "effect"
+import { ComputePool } from "effect-compute"
+import { Add, CountRun, ReadRuns, Sleep, SpinCooperative, SpinForever, WaitForAbort } from "./fixtures/tasks.ts"
+
+const entry = new URL("./fixtures/worker.ts", import.meta.url)
+
+const poll = <A>(check: Effect.Effect<boolean, never, A>) =>
+  Effect.gen(function*() {
+    for (let i = 0; i < 5_000; i++) {
+      if (yield* check) return
+      yield* Effect.sleep(2)
+    }
+    assert.fail("condition never held")
+  })
+
+const activeAtLeast = (n: number) => poll(Effect.map(ComputePool.stats, (stats) => stats.activeTasks >= n))
+
+describe("interruption", () => {
+  it.live("interrupting an infinite loop terminates and replaces its worker; the next task completes", () =>
+    Effect.gen(function*() {
+      const fiber = yield* Effect.forkChild(ComputePool.execute(SpinForever, undefined))
+      yield* activeAtLeast(1)
+      yield* Fiber.interrupt(fiber)
+      const exit = yield* Fiber.await(fiber)
+      assert.isTrue(Exit.hasInterrupts(exit))
+      // The only worker was replaced; the next task runs on the new one.
+      assert.strictEqual(yield* ComputePool.execute(Add, [20, 22]), 42)
+      const stats = yield* ComputePool.stats
+      assert.strictEqual(stats.workerRestarts, 1)
+      assert.strictEqual(stats.interrupted, 1)
+      assert.strictEqual(stats.activeTasks, 0)
+      assert.strictEqual(stats.liveWorkers, 1)
+    }).pipe(Effect.provide(ComputePool.layer({ entry, threads: 1, interruptGracePeriod: "100 millis" }))))
+
+  it.live("a loop that checks isInterrupted stops by itself and keeps its worker", () =>
+    Effect.gen(function*() {
+      const fiber = yield* Effect.forkChild(ComputePool.execute(SpinCooperative, undefined))
+      yield* activeAtLeast(1)
+      yield* Fiber.interrupt(fiber)
+      assert.strictEqual(yield* ComputePool.execute(Add, [1, 2]), 3)
+      const stats = yield* ComputePool.stats
+      assert.strictEqual(stats.workerRestarts, 0)
+      assert.strictEqual(stats.interrupted, 1)
+    }).pipe(Effect.provide(ComputePool.layer({ entry, threads: 1, interruptGracePeriod: "30 seconds" }))))
+
+  it.live("an Effect handler is interrupted inside the worker; a Promise handler sees its AbortSignal", () =>
+    Effect.gen(function*() {
+      const sleeping = yield* Effect.forkChild(ComputePool.execute(Sleep, 60_000))
+      const waiting = yield* Effect.forkChild(ComputePool.execute(WaitForAbort, undefined))
+      yield* activeAtLeast(2)
+      yield* Fiber.interrupt(sleeping)
+      yield* Fiber.interrupt(waiting)
+      const stats = yield* ComputePool.stats
+      assert.strictEqual(stats.workerRestarts, 0)
+      assert.strictEqual(stats.interrupted, 2)
+      assert.strictEqual(stats.activeTasks, 0)
+    }).pipe(Effect.provide(ComputePool.layer({ entry, threads: 1, interruptGracePeriod: "30 seconds" }))))
+
+  it.live("a queued task that is interrupted never runs", () =>
+    Effect.gen(function*() {
+      // One worker, one task at a time: the Sleep holds the worker while CountRun waits in the queue.
+      const blocker = yield* Effect.forkChild(ComputePool.execute(Sleep, 300))
+      yield* activeAtLeast(1)
+      const queued = yield* Effect.forkChild(ComputePool.execute(CountRun, undefined))
+      yield* poll(Effect.map(ComputePool.stats, (stats) => stats.queuedTasks === 1))
+      yield* Fiber.interrupt(queued)
+      assert.strictEqual(yield* Fiber.join(blocker), "slept")
+      assert.strictEqual(yield* ComputePool.execute(ReadRuns, undefined), 0)
+      assert.strictEqual(yield* ComputePool.execute(CountRun, undefined), 1)
+    }).pipe(Effect.provide(ComputePool.layer({ entry, threads: 1, maxInFlightPerWorker: 1 }))))
+})

@@ -1,0 +1,76 @@
+import { assert, describe, it } from "@effect/vitest"
+import { Cause, Effect, Exit, Fiber } from "effect"
+import { ComputeError, ComputePool } from "effect-compute"
+import { Add, ExitProcess, Oom, Sleep, ThrowInTimer } from "./fixtures/tasks.ts"
+
+const entry = new URL("./fixtures/worker.ts", import.meta.url)
+
+const crashOf = <A, E>(exit: Exit.Exit<A, E>): ComputeError.WorkerCrashed => {
+  assert.isTrue(Exit.isFailure(exit), "expected the task to fail")
+  const error = Cause.squash((exit as Exit.Failure<A, E>).cause)
+  assert.isTrue(ComputeError.isComputeError(error), `expected a ComputeError, got ${String(error)}`)
+  const reason = (error as ComputeError.ComputeError).reason
+  assert.strictEqual(reason._tag, "WorkerCrashed")
+  return reason as ComputeError.WorkerCrashed
+}
+
+const poll = <R>(check: Effect.Effect<boolean, never, R>) =>
+  Effect.gen(function*() {
+    for (let i = 0; i < 5_000; i++) {
+      if (yield* check) return
+      yield* Effect.sleep(2)
+    }
+    assert.fail("condition never held")
+  })
+
+/** After a crash: the pool is back to full size and serves tasks. */
+const recovered = (threads: number) =>
+  Effect.gen(function*() {
+    yield* poll(Effect.map(ComputePool.stats, (stats) => stats.liveWorkers === threads))
+    const results = yield* Effect.all(Array.from({ length: 20 }, (_, i) => ComputePool.execute(Add, [i, 1])), {
+      concurrency: "unbounded"
+    })
+    assert.deepStrictEqual(results, Array.from({ length: 20 }, (_, i) => i + 1))
+    const stats = yield* ComputePool.stats
+    assert.strictEqual(stats.workerRestarts, 1)
+    assert.strictEqual(stats.activeTasks, 0)
+  })
+
+describe("worker crashes fail only the tasks on that worker", () => {
+  it.live("process.exit inside a task: WorkerCrashed with the exit code; a task on the other worker is unaffected", () =>
+    Effect.gen(function*() {
+      const bystander = yield* Effect.forkChild(ComputePool.execute(Sleep, 300))
+      yield* poll(Effect.map(ComputePool.stats, (stats) => stats.activeTasks === 1))
+      const crash = crashOf(yield* Effect.exit(ComputePool.execute(ExitProcess, 7)))
+      assert.strictEqual(crash.exitCode, 7)
+      assert.strictEqual(crash.task, "ExitProcess")
+      assert.include(crash.message, "exited with code 7")
+      assert.strictEqual(yield* Fiber.join(bystander), "slept")
+      yield* recovered(2)
+    }).pipe(Effect.provide(ComputePool.layer({ entry, threads: 2, maxInFlightPerWorker: 1 }))))
+
+  it.live("an uncaught throw in a timer, outside any task, fails the task then on that worker", () =>
+    Effect.gen(function*() {
+      assert.strictEqual(yield* ComputePool.execute(ThrowInTimer, undefined), "scheduled")
+      // The next task lands on the same (only) worker, which dies when the timer fires.
+      const crash = crashOf(yield* Effect.exit(ComputePool.execute(Sleep, 10_000)))
+      assert.include(crash.message, "boom from a timer")
+      assert.strictEqual(crash.task, "Sleep")
+      yield* recovered(1)
+    }).pipe(Effect.provide(ComputePool.layer({ entry, threads: 1 }))))
+
+  it.live("running out of memory under the heap limit crashes only that worker", () =>
+    Effect.gen(function*() {
+      const crash = crashOf(yield* Effect.exit(ComputePool.execute(Oom, undefined)))
+      assert.match(crash.message, /memory/i)
+      yield* recovered(1)
+    }).pipe(
+      Effect.provide(
+        ComputePool.layer({
+          entry,
+          threads: 1,
+          resourceLimits: { maxOldGenerationSizeMb: 48, maxYoungGenerationSizeMb: 8 }
+        })
+      )
+    ))
+})
