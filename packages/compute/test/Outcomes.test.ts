@@ -1,0 +1,132 @@
+import { assert, describe, it } from "@effect/vitest"
+import { Cause, Effect, Exit, Fiber } from "effect"
+import { ComputeError, ComputePool } from "effect-compute"
+import { Add, ExitProcess, Negative, Sleep, SpinCooperative, Square, Throw } from "./fixtures/tasks.ts"
+
+const entry = new URL("./fixtures/worker.ts", import.meta.url)
+
+/** A small seeded PRNG (mulberry32), so a failing mix can be replayed. */
+const random = (seed: number) => () => {
+  seed = (seed + 0x6D2B79F5) | 0
+  let t = Math.imul(seed ^ (seed >>> 15), seed | 1)
+  t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+  return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+}
+
+type Kind = "success" | "failure" | "defect" | "interrupt" | "spin-interrupt" | "crash"
+type Outcome = "success" | "failure" | "defect" | "interrupted" | "crashed" | "unexpected"
+
+const classify = (exit: Exit.Exit<unknown, unknown>): Outcome => {
+  if (Exit.isSuccess(exit)) return "success"
+  if (Cause.hasInterruptsOnly(exit.cause)) return "interrupted"
+  const error = Cause.squash(exit.cause)
+  if (error instanceof Negative) return "failure"
+  if (error instanceof ComputeError.TaskDefect) return "defect"
+  if (ComputeError.isComputeError(error) && error.reason._tag === "WorkerCrashed") return "crashed"
+  return "unexpected"
+}
+
+/** What each kind of task may end with: its own outcome, or a crash of the worker it shared. */
+const allowed: Record<Kind, ReadonlyArray<Outcome>> = {
+  success: ["success", "crashed"],
+  failure: ["failure", "crashed"],
+  defect: ["defect", "crashed"],
+  interrupt: ["interrupted", "success", "crashed"],
+  "spin-interrupt": ["interrupted", "crashed"],
+  crash: ["crashed"]
+}
+
+const pickKind = (r: number): Kind =>
+  r < 0.45
+    ? "success"
+    : r < 0.6
+    ? "failure"
+    : r < 0.72
+    ? "defect"
+    : r < 0.95
+    ? "interrupt"
+    : r < 0.997
+    ? "spin-interrupt"
+    : "crash"
+
+describe("every submitted task ends in exactly one outcome", () => {
+  it.live(
+    "a seeded mix of success, typed failure, defect, interruption and crash balances",
+    () =>
+      Effect.gen(function*() {
+        const next = random(20261126)
+        const total = 3_000
+        const kinds: Array<Kind> = []
+        const fibers: Array<Fiber.Fiber<unknown, unknown>> = []
+        for (let i = 0; i < total; i++) {
+          const kind = pickKind(next())
+          kinds.push(kind)
+          switch (kind) {
+            case "success":
+              fibers.push(yield* Effect.forkChild(ComputePool.execute(Add, [i, 1])))
+              break
+            case "failure":
+              fibers.push(yield* Effect.forkChild(ComputePool.execute(Square, -i - 1)))
+              break
+            case "defect":
+              fibers.push(yield* Effect.forkChild(ComputePool.execute(Throw, `defect ${i}`)))
+              break
+            case "crash":
+              fibers.push(yield* Effect.forkChild(ComputePool.execute(ExitProcess, 3)))
+              break
+            case "interrupt":
+            case "spin-interrupt": {
+              const task = kind === "interrupt"
+                ? ComputePool.execute(Sleep, Math.floor(next() * 20))
+                : ComputePool.execute(SpinCooperative, undefined)
+              const fiber = yield* Effect.forkChild(task)
+              fibers.push(fiber)
+              yield* Effect.forkChild(Effect.andThen(Effect.sleep(Math.floor(next() * 10)), Fiber.interrupt(fiber)))
+              break
+            }
+          }
+          if (i % 100 === 0) yield* Effect.yieldNow
+        }
+
+        const observed: Record<Outcome, number> = {
+          success: 0,
+          failure: 0,
+          defect: 0,
+          interrupted: 0,
+          crashed: 0,
+          unexpected: 0
+        }
+        for (let i = 0; i < total; i++) {
+          const outcome = classify(yield* Fiber.await(fibers[i]!))
+          observed[outcome]++
+          assert.include(allowed[kinds[i]!], outcome, `task ${i} (${kinds[i]}) ended as ${outcome}`)
+        }
+        const sum = Object.values(observed).reduce((a, b) => a + b, 0)
+        assert.strictEqual(sum, total)
+        assert.strictEqual(observed.unexpected, 0)
+        assert.isAbove(observed.crashed, 0, "the mix should include crashes")
+        assert.isAbove(observed.interrupted, 0, "the mix should include interruptions")
+
+        const stats = yield* ComputePool.stats
+        assert.strictEqual(stats.submitted, total)
+        assert.strictEqual(stats.activeTasks, 0)
+        assert.strictEqual(stats.queuedTasks, 0)
+        assert.strictEqual(
+          stats.succeeded + stats.failed + stats.defects + stats.interrupted + stats.crashed + stats.rejected,
+          stats.submitted
+        )
+        assert.strictEqual(stats.rejected, 0)
+        assert.strictEqual(stats.failed, observed.failure)
+        assert.strictEqual(stats.defects, observed.defect)
+        assert.strictEqual(stats.crashed, observed.crashed)
+        // A task can finish just as its caller is interrupted: the pool counts a success the caller never sees.
+        assert.strictEqual(stats.succeeded + stats.interrupted, observed.success + observed.interrupted)
+        assert.isAtMost(stats.interrupted, observed.interrupted)
+        // The pool is back to full size and serving.
+        assert.strictEqual(yield* ComputePool.execute(Add, [1, 1]), 2)
+      }).pipe(
+        Effect.provide(ComputePool.layer({ entry, threads: 2, interruptGracePeriod: "5 seconds" }))
+      ),
+    120_000
+  )
+})
