@@ -289,14 +289,24 @@ export class PoolCore {
     return true
   }
 
+  private readonly runDispatch = () => {
+    this.dispatchScheduled = false
+    this.dispatch()
+  }
+
   private scheduleDispatch(): void {
     if (this.dispatchScheduled) return
     this.dispatchScheduled = true
-    // Everything submitted in the same tick goes out together: one message per worker.
-    queueMicrotask(() => {
-      this.dispatchScheduled = false
-      this.dispatch()
-    })
+    // Everything submitted in the same tick goes out together: one message per worker. When every worker is busy
+    // anyway, wait for the end of this turn of the event loop (after all pending results were handled) to send
+    // bigger batches; an idle worker gets its task at once.
+    if (this.hasIdleWorker()) queueMicrotask(this.runDispatch)
+    else setImmediate(this.runDispatch)
+  }
+
+  private hasIdleWorker(): boolean {
+    for (const worker of this.workers) if (worker.ready && worker.jobs.size === 0) return true
+    return false
   }
 
   private leastLoaded(): WorkerSlot | undefined {
@@ -375,7 +385,7 @@ export class PoolCore {
       worker.jobs.delete(job.id)
       this.complete(job, this.settlementOf(job, worker, message[i + 1] as number, message[i + 2]))
     }
-    if (this.queuedCount > 0) this.dispatch()
+    if (this.queuedCount > 0) this.scheduleDispatch()
   }
 
   private settlementOf(job: Job, worker: WorkerSlot, outcome: number, value: unknown): Settlement {

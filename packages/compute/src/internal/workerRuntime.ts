@@ -50,7 +50,6 @@ export const start = (options: WorkerRuntimeOptions): void => {
   let lastFlush = performance.now()
 
   const flush = () => {
-    flushScheduled = false
     if (outbox.length === 1) return
     const message = outbox
     outbox = [Protocol.Results]
@@ -75,10 +74,16 @@ export const start = (options: WorkerRuntimeOptions): void => {
     }
   }
 
+  // Flushing from setImmediate lets the worker drain every Run message already waiting on its port first, so results
+  // of many small messages go back as one: the pool's per-task cost falls as load rises.
+  const flushNow = () => {
+    flushScheduled = false
+    flush()
+  }
   const scheduleFlush = () => {
     if (!flushScheduled) {
       flushScheduled = true
-      queueMicrotask(flush)
+      setImmediate(flushNow)
     }
   }
 
@@ -173,7 +178,7 @@ export const start = (options: WorkerRuntimeOptions): void => {
       runOne(message[i] as number, message[i + 1] as string, message[i + 2])
       if (outbox.length > 1 && performance.now() - lastFlush >= flushIntervalMs) flush()
     }
-    flush()
+    scheduleFlush()
   }
 
   const onCancel = (id: number) => {

@@ -1,0 +1,169 @@
+/**
+ * The pools under test, each behind the same small interface so every benchmark drives them the same way.
+ *
+ * Promise-based pools (Piscina, the raw pool) are driven by plain async loops; effect-compute is driven the way an
+ * Effect program would use it: `pool.execute` inside `Effect.forEach` with a concurrency bound.
+ */
+import { NodeWorker } from "@effect/platform-node"
+import { Effect, Exit, ManagedRuntime, Scope } from "effect"
+import { ComputePool } from "effect-compute"
+import * as EffectWorker from "effect/workers/Worker"
+import { Worker } from "node:worker_threads"
+import { Piscina } from "piscina"
+import { Noop, Spin } from "./tasks.ts"
+import { spin } from "./workload.ts"
+
+/** `op` 0 is a no-op echo of `n`; `op` 1 spins `n` iterations. */
+export type Op = 0 | 1
+
+export interface BenchPool {
+  /** Calls one after another, each waiting for the previous. */
+  readonly sequential: (count: number) => Promise<void>
+  /** `count` calls with at most `window` in flight (`Infinity`: all submitted at once). */
+  readonly windowed: (count: number, window: number, op: Op, n: number) => Promise<void>
+  readonly close: () => Promise<void>
+}
+
+const workerUrl = (name: string) => new URL(`./workers/${name}.ts`, import.meta.url)
+
+/** Drives a promise-returning call with a bounded number in flight. */
+const windowedPromises = async (
+  call: (op: Op, n: number) => Promise<unknown>,
+  count: number,
+  window: number,
+  op: Op,
+  n: number
+) => {
+  if (window >= count) {
+    const all: Array<Promise<unknown>> = []
+    for (let i = 0; i < count; i++) all.push(call(op, n))
+    await Promise.all(all)
+    return
+  }
+  let started = 0
+  const runner = async () => {
+    while (started < count) {
+      started++
+      await call(op, n)
+    }
+  }
+  await Promise.all(Array.from({ length: window }, runner))
+}
+
+const promisePool = (call: (op: Op, n: number) => Promise<unknown>, close: () => Promise<void>): BenchPool => ({
+  sequential: async (count) => {
+    for (let i = 0; i < count; i++) await call(0, i)
+  },
+  windowed: (count, window, op, n) => windowedPromises(call, count, window, op, n),
+  close
+})
+
+export const effectCompute = async (threads: number): Promise<BenchPool> => {
+  const runtime = ManagedRuntime.make(ComputePool.layer({ entry: workerUrl("effect-compute"), threads }))
+  const pool = await runtime.runPromise(ComputePool.ComputePool.useSync((service) => service))
+  return {
+    sequential: (count) =>
+      runtime.runPromise(Effect.gen(function*() {
+        for (let i = 0; i < count; i++) yield* pool.execute(Noop, i)
+      })),
+    windowed: (count, window, op, n) => {
+      const items = Array.from({ length: count }, () => n)
+      return runtime.runPromise(
+        Effect.forEach(items, (payload) => (op === 0 ? pool.execute(Noop, payload) : pool.execute(Spin, payload)), {
+          concurrency: Number.isFinite(window) ? window : "unbounded",
+          discard: true
+        })
+      )
+    },
+    close: () => runtime.dispose()
+  }
+}
+
+export const piscina = async (threads: number): Promise<BenchPool> => {
+  const pool = new Piscina({ filename: workerUrl("piscina").href, minThreads: threads, maxThreads: threads })
+  // Piscina starts workers lazily: run one task per thread so startup is not timed.
+  await Promise.all(Array.from({ length: threads * 2 }, () => pool.run({ op: 0, n: 0 })))
+  return promisePool((op, n) => pool.run({ op, n }), () => pool.destroy())
+}
+
+/** A minimal worker_threads pool: round-robin dispatch, one message per task, results matched by id. */
+export const raw = async (threads: number): Promise<BenchPool> => {
+  const workers = Array.from({ length: threads }, () => new Worker(workerUrl("raw")))
+  const pending = new Map<number, (value: number) => void>()
+  for (const worker of workers) {
+    worker.on("message", ([id, value]: [number, number]) => {
+      const resolve = pending.get(id)!
+      pending.delete(id)
+      resolve(value)
+    })
+  }
+  await Promise.all(workers.map((worker) => new Promise((resolve) => worker.once("online", resolve))))
+  let nextId = 0
+  let nextWorker = 0
+  const call = (op: Op, n: number) =>
+    new Promise<number>((resolve) => {
+      const id = nextId++
+      pending.set(id, resolve)
+      workers[nextWorker]!.postMessage([id, op, n])
+      nextWorker = (nextWorker + 1) % threads
+    })
+  await Promise.all(Array.from({ length: threads * 2 }, () => call(0, 0)))
+  return promisePool(call, async () => {
+    await Promise.all(workers.map((worker) => worker.terminate()))
+  })
+}
+
+/**
+ * Effect's own worker platform (effect/workers + @effect/platform-node NodeWorker): the seam effect-compute spawns
+ * through. Measured to decide whether the dispatch path can use it too: it runs one fiber per incoming message.
+ * Round-robin over `threads` workers, results matched by id, like the raw pool.
+ */
+export const effectWorkers = async (threads: number): Promise<BenchPool> => {
+  const scope = Effect.runSync(Scope.make())
+  const pending = new Map<number, (value: number) => void>()
+  const workers = await Effect.runPromise(
+    Effect.gen(function*() {
+      const platform = yield* EffectWorker.WorkerPlatform
+      return yield* Effect.forEach(Array.from({ length: threads }, (_, i) => i), (id) =>
+        Effect.gen(function*() {
+          const worker = yield* platform.spawn<[number, number], [number, number, number]>(id)
+          yield* Effect.forkIn(
+            worker.run(([requestId, value]) =>
+              Effect.sync(() => {
+                const resolve = pending.get(requestId)!
+                pending.delete(requestId)
+                resolve(value)
+              })
+            ),
+            scope
+          )
+          return worker
+        }))
+    }).pipe(Effect.provide(NodeWorker.layer(() => new Worker(workerUrl("effect-workers")))))
+  )
+  let nextId = 0
+  let nextWorker = 0
+  const call = (op: Op, n: number) =>
+    new Promise<number>((resolve) => {
+      const id = nextId++
+      pending.set(id, resolve)
+      Effect.runSync(workers[nextWorker]!.send([id, op, n]))
+      nextWorker = (nextWorker + 1) % threads
+    })
+  await Promise.all(Array.from({ length: threads * 2 }, () => call(0, 0)))
+  return promisePool(call, () => Effect.runPromise(Scope.close(scope, Exit.void)))
+}
+
+/** The same work on the calling thread, as a baseline for CPU-bound benchmarks. */
+export const inline = async (): Promise<BenchPool> =>
+  promisePool(async (op, n) => (op === 0 ? n : spin(n)), async () => {})
+
+export const pools = {
+  "effect-compute": effectCompute,
+  piscina,
+  raw,
+  "effect-workers": effectWorkers,
+  inline
+} as const
+
+export type PoolName = keyof typeof pools

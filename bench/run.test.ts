@@ -1,0 +1,30 @@
+import { assert, describe, it } from "@effect/vitest"
+import { execFileSync } from "node:child_process"
+import { mkdtempSync, readFileSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { fileURLToPath } from "node:url"
+import { benchmarks } from "./benchmarks.ts"
+
+describe("npm run bench (quick form)", () => {
+  it("runs every (pool, benchmark) pair and writes a positive median for each", () => {
+    const out = join(mkdtempSync(join(tmpdir(), "bench-")), "quick.json")
+    const run = fileURLToPath(new URL("./run.ts", import.meta.url))
+    const printed = execFileSync(process.execPath, [run, "--quick", "--out", out], {
+      encoding: "utf8",
+      timeout: 240_000
+    })
+    assert.include(printed, "vs piscina")
+    const report = JSON.parse(readFileSync(out, "utf8")) as {
+      results: Array<{ benchmark: string; medians: Record<string, number> }>
+    }
+    assert.deepStrictEqual(report.results.map((r) => r.benchmark), benchmarks.map((b) => b.name))
+    for (const result of report.results) {
+      const expected = benchmarks.find((b) => b.name === result.benchmark)!.pools
+      assert.deepStrictEqual(Object.keys(result.medians).toSorted(), [...expected].toSorted())
+      for (const [pool, value] of Object.entries(result.medians)) {
+        assert.isTrue(Number.isFinite(value) && value > 0, `${result.benchmark}/${pool} = ${value}`)
+      }
+    }
+  }, 300_000)
+})

@@ -1,0 +1,152 @@
+/**
+ * `npm run bench`: every (pool, benchmark) pair in a fresh process, side by side in one run, on the same machine;
+ * medians of several repetitions after a warm-up. Prints a table with speed ratios and writes JSON.
+ *
+ *   npm run bench                      full run (a few minutes on 2 cores)
+ *   npm run bench -- --quick           small sizes, one repetition (what the smoke test runs)
+ *   npm run bench -- --threads 4 --reps 5 --bench roundtrip,small --pools effect-compute,piscina --out file.json
+ */
+import { execFileSync } from "node:child_process"
+import { mkdirSync, writeFileSync } from "node:fs"
+import { availableParallelism, cpus } from "node:os"
+import { dirname } from "node:path"
+import { fileURLToPath } from "node:url"
+import { type Benchmark, benchmarks } from "./benchmarks.ts"
+import type { PoolName } from "./pools.ts"
+import { calibrate } from "./workload.ts"
+
+const args = process.argv.slice(2)
+const flag = (name: string) => {
+  const i = args.indexOf(`--${name}`)
+  return i >= 0 ? args[i + 1] : undefined
+}
+const quick = args.includes("--quick")
+const reps = Number(flag("reps") ?? (quick ? 1 : 3))
+const threads = Number(flag("threads") ?? 2)
+const onlyBenchmarks = flag("bench")?.split(",")
+const onlyPools = flag("pools")?.split(",")
+const out = flag("out") ?? fileURLToPath(new URL(`./results/${quick ? "quick" : "latest"}.json`, import.meta.url))
+
+const caseFile = fileURLToPath(new URL("./case.ts", import.meta.url))
+const iterationsPerUs = calibrate()
+const cores = availableParallelism()
+console.log(
+  `effect-compute benchmark: Node ${process.version}, ${cores} cores (${cpus()[0]?.model ?? "unknown cpu"}), ` +
+    `${threads} threads, ${reps} rep(s)${quick ? ", quick sizes" : ""}; spin calibrated at ${
+      iterationsPerUs.toFixed(0)
+    } iterations/µs`
+)
+
+const median = (xs: ReadonlyArray<number>) => {
+  const sorted = xs.toSorted((a, b) => a - b)
+  const mid = sorted.length >> 1
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2
+}
+
+interface Row {
+  readonly benchmark: Benchmark
+  readonly medians: Partial<Record<PoolName, number>>
+  readonly samples: Partial<Record<PoolName, ReadonlyArray<number>>>
+}
+
+const rows: Array<Row> = []
+for (const benchmark of benchmarks) {
+  if (onlyBenchmarks && !onlyBenchmarks.includes(benchmark.name)) continue
+  const row: Row = { benchmark, medians: {}, samples: {} }
+  for (const pool of benchmark.pools) {
+    if (onlyPools && !onlyPools.includes(pool)) continue
+    process.stdout.write(`  ${benchmark.name} / ${pool} ... `)
+    const output = execFileSync(
+      process.execPath,
+      [caseFile, pool, benchmark.name, String(reps), String(iterationsPerUs), ...(quick ? ["--quick"] : [])],
+      {
+        encoding: "utf8",
+        env: { ...process.env, BENCH_THREADS: String(threads) },
+        stdio: ["ignore", "pipe", "inherit"]
+      }
+    )
+    const lines = output.trim().split("\n")
+    const { samples } = JSON.parse(lines[lines.length - 1]!) as { samples: Array<number> }
+    row.samples[pool] = samples
+    row.medians[pool] = median(samples)
+    console.log(`${format(row.medians[pool]!)} ${benchmark.unit}`)
+  }
+  rows.push(row)
+}
+
+function format(value: number): string {
+  if (value >= 10_000) return `${(value / 1_000).toFixed(0)}k`
+  if (value >= 1_000) return `${(value / 1_000).toFixed(1)}k`
+  if (value >= 100) return value.toFixed(0)
+  return value.toFixed(1)
+}
+
+/** How many times faster effect-compute is than `other` (above 1: effect-compute wins). */
+const speedup = (row: Row, other: PoolName): number | undefined => {
+  const ours = row.medians["effect-compute"]
+  const theirs = row.medians[other]
+  if (ours === undefined || theirs === undefined) return undefined
+  return row.benchmark.higherIsBetter ? ours / theirs : theirs / ours
+}
+
+const columns: ReadonlyArray<PoolName> = ["effect-compute", "piscina", "raw", "effect-workers", "inline"]
+const header = ["benchmark", "unit", ...columns, "vs piscina", "vs inline"]
+const table = rows.map((row) => [
+  row.benchmark.title,
+  row.benchmark.unit,
+  ...columns.map((pool) => (row.medians[pool] === undefined ? "—" : format(row.medians[pool]!))),
+  ...(["piscina", "inline"] as const).map((other) => {
+    const ratio = speedup(row, other)
+    return ratio === undefined ? "—" : `${ratio.toFixed(2)}×`
+  })
+])
+const widths = header.map((h, i) => Math.max(h.length, ...table.map((r) => r[i]!.length)))
+const line = (cells: ReadonlyArray<string>) => `| ${cells.map((c, i) => c.padEnd(widths[i]!)).join(" | ")} |`
+console.log()
+console.log(line(header))
+console.log(`|${widths.map((w) => "-".repeat(w + 2)).join("|")}|`)
+for (const r of table) console.log(line(r))
+console.log("\nvs X: how many times faster effect-compute is than X (above 1: effect-compute wins).")
+
+const large = rows.find((row) => row.benchmark.name === "large")
+const ideal = Math.min(threads, cores)
+if (large?.medians.inline !== undefined) {
+  const efficiency = (pool: PoolName) => {
+    const wall = large.medians[pool]
+    return wall === undefined ? "—" : `${((large.medians.inline! / wall / ideal) * 100).toFixed(0)}%`
+  }
+  console.log(
+    `1 ms tasks, share of the ideal ${ideal}× speedup: effect-compute ${efficiency("effect-compute")}, ` +
+      `piscina ${efficiency("piscina")}, raw ${efficiency("raw")}`
+  )
+}
+
+mkdirSync(dirname(out), { recursive: true })
+writeFileSync(
+  out,
+  JSON.stringify(
+    {
+      date: new Date().toISOString(),
+      node: process.version,
+      cores,
+      cpu: cpus()[0]?.model,
+      threads,
+      reps,
+      quick,
+      iterationsPerUs,
+      results: rows.map((row) => ({
+        benchmark: row.benchmark.name,
+        title: row.benchmark.title,
+        unit: row.benchmark.unit,
+        higherIsBetter: row.benchmark.higherIsBetter,
+        medians: row.medians,
+        samples: row.samples,
+        speedupVsPiscina: speedup(row, "piscina"),
+        speedupVsInline: speedup(row, "inline")
+      }))
+    },
+    null,
+    2
+  ) + "\n"
+)
+console.log(`\nwrote ${out}`)
