@@ -1,6 +1,6 @@
 /**
  * `npm run bench`: every (pool, benchmark) pair in a fresh process, side by side in one run, on the same machine;
- * medians of several repetitions after a warm-up. Prints a table with speed ratios and writes JSON.
+ * medians of several repetitions, each in its own process after a warm-up. Prints a table with speed ratios and writes JSON.
  *
  *   npm run bench                      full run (a few minutes on 2 cores)
  *   npm run bench -- --quick           small sizes, one repetition (what the smoke test runs)
@@ -49,29 +49,33 @@ interface Row {
   readonly samples: Partial<Record<PoolName, ReadonlyArray<number>>>
 }
 
+// Repetitions run in rounds, each pool once per round, so a slow spell of a shared machine hits every pool alike.
 const rows: Array<Row> = []
 for (const benchmark of benchmarks) {
   if (onlyBenchmarks && !onlyBenchmarks.includes(benchmark.name)) continue
   const row: Row = { benchmark, medians: {}, samples: {} }
-  for (const pool of benchmark.pools) {
-    if (onlyPools && !onlyPools.includes(pool)) continue
-    process.stdout.write(`  ${benchmark.name} / ${pool} ... `)
-    const output = execFileSync(
-      process.execPath,
-      [caseFile, pool, benchmark.name, String(reps), String(iterationsPerUs), ...(quick ? ["--quick"] : [])],
-      {
-        encoding: "utf8",
-        env: { ...process.env, BENCH_THREADS: String(threads) },
-        stdio: ["ignore", "pipe", "inherit"]
-      }
-    )
-    const lines = output.trim().split("\n")
-    const { samples } = JSON.parse(lines[lines.length - 1]!) as { samples: Array<number> }
-    row.samples[pool] = samples
-    row.medians[pool] = median(samples)
-    console.log(`${format(row.medians[pool]!)} ${benchmark.unit}`)
+  const poolsHere = benchmark.pools.filter((pool) => !onlyPools || onlyPools.includes(pool))
+  const samples = new Map<PoolName, Array<number>>(poolsHere.map((pool) => [pool, []]))
+  for (let round = 0; round < reps; round++) {
+    for (const pool of poolsHere) samples.get(pool)!.push(runCase(pool, benchmark))
+  }
+  for (const pool of poolsHere) {
+    row.samples[pool] = samples.get(pool)!
+    row.medians[pool] = median(samples.get(pool)!)
+    console.log(`  ${benchmark.name} / ${pool}: ${format(row.medians[pool]!)} ${benchmark.unit}`)
   }
   rows.push(row)
+}
+
+/** One measured repetition of one pair, in a fresh process (which warms up first). */
+function runCase(pool: PoolName, benchmark: Benchmark): number {
+  const output = execFileSync(
+    process.execPath,
+    [caseFile, pool, benchmark.name, "1", String(iterationsPerUs), ...(quick ? ["--quick"] : [])],
+    { encoding: "utf8", env: { ...process.env, BENCH_THREADS: String(threads) }, stdio: ["ignore", "pipe", "inherit"] }
+  )
+  const lines = output.trim().split("\n")
+  return (JSON.parse(lines[lines.length - 1]!) as { samples: Array<number> }).samples[0]!
 }
 
 function format(value: number): string {

@@ -14,5 +14,5 @@ export const Noop = ComputeTask.make("Noop", {
 export const Spin = ComputeTask.make("Spin", {
   payload: Schema.Number,
   success: Schema.Number,
-  handler: (iterations) => spin(iterations)
+  handler: spin
 })
