@@ -1,0 +1,66 @@
+import { assert, describe, it } from "@effect/vitest"
+import { Cause, Effect, Exit, Fiber } from "effect"
+import { ComputeError, ComputePool } from "effect-compute"
+import { Add, Sleep, WhereAmI } from "./fixtures/tasks.ts"
+
+const entry = new URL("./fixtures/worker.ts", import.meta.url)
+
+const poll = <R>(check: Effect.Effect<boolean, never, R>) =>
+  Effect.gen(function*() {
+    for (let i = 0; i < 5_000; i++) {
+      if (yield* check) return
+      yield* Effect.sleep(2)
+    }
+    assert.fail("condition never held")
+  })
+
+describe("the bounded queue", () => {
+  it.live("with onQueueFull: \"fail\", a call beyond the bound fails with QueueFull and the rest complete", () =>
+    Effect.gen(function*() {
+      // One worker taking one task at a time, and room for two more in the queue.
+      const running = yield* Effect.forkChild(ComputePool.execute(Sleep, 200))
+      yield* poll(Effect.map(ComputePool.stats, (stats) => stats.activeTasks === 1))
+      const queued = yield* Effect.forkChild(
+        Effect.all([ComputePool.execute(Add, [1, 1]), ComputePool.execute(Add, [2, 2])], { concurrency: 2 })
+      )
+      yield* poll(Effect.map(ComputePool.stats, (stats) => stats.queuedTasks === 2))
+      const exit = yield* Effect.exit(ComputePool.execute(Add, [3, 3]))
+      assert.isTrue(Exit.isFailure(exit))
+      const error = Cause.squash((exit as Exit.Failure<number, unknown>).cause) as ComputeError.ComputeError
+      assert.strictEqual(error.reason._tag, "QueueFull")
+      assert.strictEqual((error.reason as ComputeError.QueueFull).capacity, 2)
+      assert.strictEqual(yield* Fiber.join(running), "slept")
+      assert.deepStrictEqual(yield* Fiber.join(queued), [2, 4])
+      const stats = yield* ComputePool.stats
+      assert.strictEqual(stats.rejected, 1)
+      assert.strictEqual(stats.succeeded, 3)
+    }).pipe(
+      Effect.provide(ComputePool.layer({ entry, threads: 1, maxInFlightPerWorker: 1, maxQueue: 2, onQueueFull: "fail" }))
+    ))
+
+  it.live("by default, callers beyond the bound suspend until there is room, and all complete in order", () =>
+    Effect.gen(function*() {
+      const running = yield* Effect.forkChild(ComputePool.execute(Sleep, 100))
+      yield* poll(Effect.map(ComputePool.stats, (stats) => stats.activeTasks === 1))
+      const callers = yield* Effect.forkChild(
+        Effect.all(Array.from({ length: 50 }, (_, i) => ComputePool.execute(Add, [i, 0])), { concurrency: "unbounded" })
+      )
+      // 2 in the queue, 48 callers suspended behind it: all counted as waiting, none rejected.
+      yield* poll(Effect.map(ComputePool.stats, (stats) => stats.queuedTasks === 50))
+      assert.strictEqual(yield* Fiber.join(running), "slept")
+      assert.deepStrictEqual(yield* Fiber.join(callers), Array.from({ length: 50 }, (_, i) => i))
+      const stats = yield* ComputePool.stats
+      assert.strictEqual(stats.rejected, 0)
+      assert.strictEqual(stats.queuedTasks, 0)
+    }).pipe(Effect.provide(ComputePool.layer({ entry, threads: 1, maxInFlightPerWorker: 1, maxQueue: 2 }))))
+
+  it.live("tasks go to the least-loaded worker: four slow tasks on two workers land two on each", () =>
+    Effect.gen(function*() {
+      const workers = yield* Effect.all(Array.from({ length: 4 }, () => ComputePool.execute(WhereAmI, 100)), {
+        concurrency: "unbounded"
+      })
+      const perWorker = new Map<number, number>()
+      for (const id of workers) perWorker.set(id, (perWorker.get(id) ?? 0) + 1)
+      assert.deepStrictEqual([...perWorker.values()], [2, 2])
+    }).pipe(Effect.provide(ComputePool.layer({ entry, threads: 2 }))))
+})
