@@ -35,7 +35,9 @@ describe("the bounded queue", () => {
       assert.strictEqual(stats.rejected, 1)
       assert.strictEqual(stats.succeeded, 3)
     }).pipe(
-      Effect.provide(ComputePool.layer({ entry, threads: 1, maxInFlightPerWorker: 1, maxQueue: 2, onQueueFull: "fail" }))
+      Effect.provide(
+        ComputePool.layer({ entry, threads: 1, maxInFlightPerWorker: 1, maxQueue: 2, onQueueFull: "fail" })
+      )
     ))
 
   it.live("by default, callers beyond the bound suspend until there is room, and all complete in order", () =>

@@ -67,13 +67,20 @@ class WorkerSlot {
   killReason: string | undefined = undefined
   lastError: unknown = undefined
   readonly jobs = new Map<number, Job>()
-  readonly cancelView: Int32Array
+  readonly cancelRing: Int32Array
   readonly id: number
   readonly thread: NodeWorker
-  constructor(id: number, thread: NodeWorker, cancelSlot: SharedArrayBuffer) {
+  constructor(id: number, thread: NodeWorker, cancelRing: SharedArrayBuffer) {
     this.id = id
     this.thread = thread
-    this.cancelView = new Int32Array(cancelSlot)
+    this.cancelRing = new Int32Array(cancelRing)
+  }
+
+  /** Tells the worker, through shared memory, that a task is interrupted: seen even by a thread stuck in a loop. */
+  signalCancel(jobId: number): void {
+    const count = Atomics.load(this.cancelRing, 0)
+    Atomics.store(this.cancelRing, 1 + (count % Protocol.CancelRingSize), jobId)
+    Atomics.store(this.cancelRing, 0, count + 1)
   }
 }
 
@@ -193,7 +200,7 @@ export class PoolCore {
         const worker = job.worker!
         job.cancelled = true
         job.stopped = stopped
-        Atomics.store(worker.cancelView, 0, job.id)
+        worker.signalCancel(job.id)
         worker.thread.postMessage([Protocol.Cancel, job.id])
         job.graceTimer = setTimeout(() => {
           job.graceTimer = undefined
@@ -334,13 +341,20 @@ export class PoolCore {
       batches ??= new Map()
       let batch = batches.get(worker)
       if (batch === undefined) {
-        batch = [Protocol.Run]
+        batch = [Protocol.Run, 0]
         batches.set(worker, batch)
       }
       batch.push(job.id, job.task.name, job.encoded)
       job.encoded = undefined
     }
-    if (batches !== undefined) { for (const [worker, batch] of batches) this.post(worker, batch) }
+    if (batches === undefined) return
+    // A lone task (nothing else in flight or queued) wants its result back at once; under load, results coalesce.
+    if (batches.size === 1 && this.queuedCount === 0) {
+      const [[worker, batch]] = batches
+      const sent = (batch.length - Protocol.RunHeader) / 3
+      if (worker.jobs.size === sent && this.activeJobs === sent) batch[1] = 1
+    }
+    for (const [worker, batch] of batches) this.post(worker, batch)
   }
 
   private admitWaiting(): void {
@@ -359,10 +373,10 @@ export class PoolCore {
     } catch {
       // Something in the batch cannot be cloned: send one by one so only the culprits fail.
     }
-    for (let i = 1; i < batch.length; i += 3) {
+    for (let i = Protocol.RunHeader; i < batch.length; i += 3) {
       const job = worker.jobs.get(batch[i] as number)!
       try {
-        worker.thread.postMessage([Protocol.Run, batch[i], batch[i + 1], batch[i + 2]])
+        worker.thread.postMessage([Protocol.Run, batch[1], batch[i], batch[i + 1], batch[i + 2]])
       } catch (cause) {
         worker.jobs.delete(job.id)
         this.complete(job, {
@@ -467,8 +481,8 @@ export class PoolCore {
       this.onStartFailed(id, `worker ${id} could not be spawned: ${Protocol.errorInfo(cause).message}`)
       return
     }
-    const cancelSlot = new SharedArrayBuffer(4)
-    const worker = new WorkerSlot(id, thread, cancelSlot)
+    const cancelRing = new SharedArrayBuffer(4 * (1 + Protocol.CancelRingSize))
+    const worker = new WorkerSlot(id, thread, cancelRing)
     this.workers.push(worker)
     thread.on("message", (message: ReadonlyArray<unknown>) => {
       switch (message[0]) {
@@ -488,7 +502,7 @@ export class PoolCore {
       worker.lastError = error
     })
     thread.on("exit", (code) => this.onExit(worker, code))
-    thread.postMessage([Protocol.Init, id, cancelSlot])
+    thread.postMessage([Protocol.Init, id, cancelRing])
   }
 
   private onReady(worker: WorkerSlot): void {

@@ -5,12 +5,24 @@
  * per-task cost of `postMessage` shrinks as work arrives in bulk.
  */
 
-/** main -> worker: `[Init, workerId, cancelSlot: SharedArrayBuffer]`: the first message a worker receives. */
+/** main -> worker: `[Init, workerId, cancelRing: SharedArrayBuffer]`: the first message a worker receives. */
 export const Init = 2
-/** main -> worker: `[Run, id, taskName, encodedPayload, id, taskName, encodedPayload, ...]` */
+/**
+ * main -> worker: `[Run, urgent, id, taskName, encodedPayload, id, taskName, encodedPayload, ...]`. `urgent` (1) says
+ * nothing else is in flight anywhere in the pool: send the results back at once rather than coalescing them.
+ */
 export const Run = 0
-/** main -> worker: `[Cancel, id]`: interrupt a task (also signalled through the shared cancel slot). */
+/** The fields before the first task of a Run message. */
+export const RunHeader = 2
+/** main -> worker: `[Cancel, id]`: interrupt a task (also written to the worker's shared cancel ring). */
 export const Cancel = 1
+
+/**
+ * Each worker has a shared `Int32Array` of `1 + CancelRingSize`: slot 0 counts the cancellations the pool has sent
+ * it, and the ring after it holds the latest task ids. A task in a synchronous loop cannot receive a message, but it
+ * can read this memory (`isInterrupted()`), and so can the worker before it starts each task of a batch.
+ */
+export const CancelRingSize = 64
 
 /** worker -> main: `[Ready]`: the entry loaded and the per-worker Layer built. */
 export const Ready = 10

@@ -27,13 +27,13 @@ interface Running {
 export interface WorkerRuntimeOptions {
   readonly port: MessagePort
   readonly workerId: number
-  readonly cancelSlot: Int32Array
+  readonly cancelRing: Int32Array
   readonly tasks: ReadonlyArray<ComputeTask.Any>
   readonly layer: Layer.Layer<any, unknown, never> | undefined
 }
 
 export const start = (options: WorkerRuntimeOptions): void => {
-  const { cancelSlot, port, workerId } = options
+  const { cancelRing, port, workerId } = options
   const registry = new Map<string, ComputeTask.Any>()
   for (const task of options.tasks) {
     if (registry.has(task.name)) {
@@ -112,7 +112,12 @@ export const start = (options: WorkerRuntimeOptions): void => {
     report(id, Protocol.Outcome.Defect, info.stack === undefined ? { ...info, stack: Cause.pretty(cause) } : info)
   }
 
-  const isCancelled = (id: number) => Atomics.load(cancelSlot, 0) === id
+  const isCancelled = (id: number) => {
+    const count = Atomics.load(cancelRing, 0)
+    const recent = count < Protocol.CancelRingSize ? count : Protocol.CancelRingSize
+    for (let i = 1; i <= recent; i++) if (Atomics.load(cancelRing, i) === id) return true
+    return false
+  }
 
   const runOne = (id: number, name: string, encodedPayload: unknown) => {
     if (isCancelled(id)) return report(id, Protocol.Outcome.Interrupted, undefined)
@@ -174,11 +179,12 @@ export const start = (options: WorkerRuntimeOptions): void => {
   }
 
   const onRun = (message: ReadonlyArray<unknown>) => {
-    for (let i = 1; i < message.length; i += 3) {
+    for (let i = Protocol.RunHeader; i < message.length; i += 3) {
       runOne(message[i] as number, message[i + 1] as string, message[i + 2])
       if (outbox.length > 1 && performance.now() - lastFlush >= flushIntervalMs) flush()
     }
-    scheduleFlush()
+    if (message[1] === 1) flush()
+    else scheduleFlush()
   }
 
   const onCancel = (id: number) => {
