@@ -44,6 +44,21 @@ describe("interruption", () => {
       assert.strictEqual(stats.interrupted, 1)
     }).pipe(Effect.provide(ComputePool.layer({ entry, threads: 1, interruptGracePeriod: "30 seconds" }))))
 
+  it.live("interrupting many tasks on one busy worker at once stops each of them without killing it", () =>
+    Effect.gen(function*() {
+      // Five cooperative loops sent to one worker in one batch: one spins, four wait behind it in the worker.
+      const fibers = yield* Effect.all(
+        Array.from({ length: 5 }, () => Effect.forkChild(ComputePool.execute(SpinCooperative, undefined)))
+      )
+      yield* activeAtLeast(5)
+      yield* Fiber.interruptAll(fibers)
+      const stats = yield* ComputePool.stats
+      assert.strictEqual(stats.interrupted, 5)
+      assert.strictEqual(stats.workerRestarts, 0)
+      assert.strictEqual(stats.activeTasks, 0)
+      assert.strictEqual(yield* ComputePool.execute(Add, [2, 2]), 4)
+    }).pipe(Effect.provide(ComputePool.layer({ entry, threads: 1, interruptGracePeriod: "30 seconds" }))))
+
   it.live("an Effect handler is interrupted inside the worker; a Promise handler sees its AbortSignal", () =>
     Effect.gen(function*() {
       const sleeping = yield* Effect.forkChild(ComputePool.execute(Sleep, 60_000))

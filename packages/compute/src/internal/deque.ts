@@ -25,6 +25,13 @@ export class Deque<A> {
     return item
   }
 
+  /** Keeps only the items that pass `keep`, in order. */
+  retain(keep: (item: A) => boolean): void {
+    const kept: Array<A> = []
+    for (let item = this.shift(); item !== undefined; item = this.shift()) if (keep(item)) kept.push(item)
+    for (const item of kept) this.push(item)
+  }
+
   private grow(): void {
     const next: Array<A | undefined> = Array.from({ length: this.items.length * 2 })
     for (let i = 0; i < this.size; i++) next[i] = this.items[(this.head + i) & (this.items.length - 1)]

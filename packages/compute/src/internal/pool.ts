@@ -166,7 +166,8 @@ export class PoolCore {
     }
     const job = new Job(this.nextJobId++, task, payload, settle)
     this.outstanding++
-    if (this.queuedCount >= this.options.maxQueue) {
+    // Behind anyone already suspended, to keep callers in order.
+    if (this.queuedCount >= this.options.maxQueue || this.waitingCount > 0) {
       this.waitingCount++
       this.waiting.push(job)
       return job
@@ -187,13 +188,16 @@ export class PoolCore {
     switch (job.state) {
       case State.Waiting:
       case State.Queued: {
-        // Left in its deque; dispatch skips it.
-        if (job.state === State.Waiting) this.waitingCount--
-        else this.queuedCount--
+        // Left in its deque, where dispatch skips it; compacted when such leftovers pile up.
+        const wasQueued = job.state === State.Queued
+        if (wasQueued) this.queuedCount--
+        else this.waitingCount--
         job.state = State.Done
         job.cancelled = true
         this.counts.interrupted++
         this.finished()
+        if (wasQueued) this.admitWaiting()
+        this.compactIfStale()
         return stopped()
       }
       case State.Running: {
@@ -355,6 +359,16 @@ export class PoolCore {
       if (worker.jobs.size === sent && this.activeJobs === sent) batch[1] = 1
     }
     for (const [worker, batch] of batches) this.post(worker, batch)
+  }
+
+  /** Drops interrupted jobs from the deques once they outnumber the live ones (a stream of timeouts, say). */
+  private compactIfStale(): void {
+    if (this.queue.length > 1024 && this.queue.length > 2 * this.queuedCount) {
+      this.queue.retain((job) => job.state === State.Queued)
+    }
+    if (this.waiting.length > 1024 && this.waiting.length > 2 * this.waitingCount) {
+      this.waiting.retain((job) => job.state === State.Waiting)
+    }
   }
 
   private admitWaiting(): void {
