@@ -31,6 +31,7 @@ import {
 import type * as ComputeTask from "./ComputeTask.ts"
 import * as Inline from "./internal/inline.ts"
 import { PoolCore, type Settlement } from "./internal/pool.ts"
+import * as Protocol from "./internal/protocol.ts"
 
 /**
  * A snapshot of the pool's state and of how every submitted task ended. `submitted` always equals the sum of the
@@ -249,7 +250,7 @@ export const make = Effect.fnUntraced(function*(options: Omit<ComputePoolOptions
     payload: ComputeTask.Payload<T>
   ): Effect.Effect<ComputeTask.Success<T>, ComputeTask.Failure<T> | ComputeError> =>
     Effect.callback((resume) => {
-      const job = core.submit(task, payload, (settlement) => resume(toEffect(task, settlement)))
+      const job = core.submit(task, Protocol.Kind.Single, payload, (settlement) => resume(toEffect(task, settlement)))
       if (job === undefined) return
       return Effect.callback<void>((stopped) => {
         core.cancel(job, () => stopped(Effect.void))

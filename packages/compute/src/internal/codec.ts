@@ -46,3 +46,21 @@ export const decode = (schema: TaskSchema, value: unknown): Coded => {
     return { ok: false, error: cause instanceof Error ? cause.message : String(cause) }
   }
 }
+
+/** Encodes (or decodes) every item; the first failure names its index. */
+export const encodeAll = (schema: TaskSchema, items: ReadonlyArray<unknown>): Coded => mapAll(encode, schema, items)
+export const decodeAll = (schema: TaskSchema, items: ReadonlyArray<unknown>): Coded => mapAll(decode, schema, items)
+
+const mapAll = (
+  f: (schema: TaskSchema, value: unknown) => Coded,
+  schema: TaskSchema,
+  items: ReadonlyArray<unknown>
+): Coded => {
+  const out: Array<unknown> = []
+  for (let i = 0; i < items.length; i++) {
+    const coded = f(schema, items[i])
+    if (!coded.ok) return { ok: false, error: `item ${i}: ${coded.error}` }
+    out.push(coded.value)
+  }
+  return { ok: true, value: out }
+}

@@ -51,11 +51,20 @@ export class Job {
   graceTimer: ReturnType<typeof setTimeout> | undefined = undefined
   readonly id: number
   readonly task: ComputeTask.Any
+  /** `Kind.Chunk`: `payload` is an array of payloads and the success an array of results, in order */
+  readonly kind: number
   readonly payload: unknown
   readonly settle: (settlement: Settlement) => void
-  constructor(id: number, task: ComputeTask.Any, payload: unknown, settle: (settlement: Settlement) => void) {
+  constructor(
+    id: number,
+    task: ComputeTask.Any,
+    kind: number,
+    payload: unknown,
+    settle: (settlement: Settlement) => void
+  ) {
     this.id = id
     this.task = task
+    this.kind = kind
     this.payload = payload
     this.settle = settle
   }
@@ -152,7 +161,12 @@ export class PoolCore {
     })
   }
 
-  submit(task: ComputeTask.Any, payload: unknown, settle: (settlement: Settlement) => void): Job | undefined {
+  submit(
+    task: ComputeTask.Any,
+    kind: number,
+    payload: unknown,
+    settle: (settlement: Settlement) => void
+  ): Job | undefined {
     this.counts.submitted++
     if (this.closing) {
       this.counts.rejected++
@@ -164,7 +178,7 @@ export class PoolCore {
       settle({ _tag: "QueueFull", capacity: this.options.maxQueue })
       return undefined
     }
-    const job = new Job(this.nextJobId++, task, payload, settle)
+    const job = new Job(this.nextJobId++, task, kind, payload, settle)
     this.outstanding++
     // Behind anyone already suspended, to keep callers in order.
     if (this.queuedCount >= this.options.maxQueue || this.waitingCount > 0) {
@@ -282,7 +296,9 @@ export class PoolCore {
   }
 
   private admit(job: Job): boolean {
-    const encoded = Codec.encode(job.task.payload, job.payload)
+    const encoded = job.kind === Protocol.Kind.Chunk
+      ? Codec.encodeAll(job.task.payload, job.payload as ReadonlyArray<unknown>)
+      : Codec.encode(job.task.payload, job.payload)
     if (!encoded.ok) {
       this.counts.rejected++
       job.state = State.Done
@@ -348,14 +364,14 @@ export class PoolCore {
         batch = [Protocol.Run, 0]
         batches.set(worker, batch)
       }
-      batch.push(job.id, job.task.name, job.encoded)
+      batch.push(job.id, job.task.name, job.kind, job.encoded)
       job.encoded = undefined
     }
     if (batches === undefined) return
     // A lone task (nothing else in flight or queued) wants its result back at once; under load, results coalesce.
     if (batches.size === 1 && this.queuedCount === 0) {
       const [[worker, batch]] = batches
-      const sent = (batch.length - Protocol.RunHeader) / 3
+      const sent = (batch.length - Protocol.RunHeader) / Protocol.RunEntry
       if (worker.jobs.size === sent && this.activeJobs === sent) batch[1] = 1
     }
     for (const [worker, batch] of batches) this.post(worker, batch)
@@ -387,10 +403,10 @@ export class PoolCore {
     } catch {
       // Something in the batch cannot be cloned: send one by one so only the culprits fail.
     }
-    for (let i = Protocol.RunHeader; i < batch.length; i += 3) {
+    for (let i = Protocol.RunHeader; i < batch.length; i += Protocol.RunEntry) {
       const job = worker.jobs.get(batch[i] as number)!
       try {
-        worker.thread.postMessage([Protocol.Run, batch[1], batch[i], batch[i + 1], batch[i + 2]])
+        worker.thread.postMessage([Protocol.Run, batch[1], ...batch.slice(i, i + Protocol.RunEntry)])
       } catch (cause) {
         worker.jobs.delete(job.id)
         this.complete(job, {
@@ -419,7 +435,9 @@ export class PoolCore {
   private settlementOf(job: Job, worker: WorkerSlot, outcome: number, value: unknown): Settlement {
     switch (outcome) {
       case Protocol.Outcome.Success: {
-        const decoded = Codec.decode(job.task.success, value)
+        const decoded = job.kind === Protocol.Kind.Chunk
+          ? Codec.decodeAll(job.task.success, value as ReadonlyArray<unknown>)
+          : Codec.decode(job.task.success, value)
         return decoded.ok ? { _tag: "Success", value: decoded.value } : {
           _tag: "Encoding",
           direction: "result",

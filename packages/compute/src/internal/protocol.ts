@@ -8,12 +8,20 @@
 /** main -> worker: `[Init, workerId, cancelRing: SharedArrayBuffer]`: the first message a worker receives. */
 export const Init = 2
 /**
- * main -> worker: `[Run, urgent, id, taskName, encodedPayload, id, taskName, encodedPayload, ...]`. `urgent` (1) says
- * nothing else is in flight anywhere in the pool: send the results back at once rather than coalescing them.
+ * main -> worker: `[Run, urgent, id, taskName, kind, encodedPayload, id, taskName, kind, encodedPayload, ...]`.
+ * `urgent` (1) says nothing else is in flight anywhere in the pool: send the results back at once rather than
+ * coalescing them.
  */
 export const Run = 0
-/** The fields before the first task of a Run message. */
+/** The fields before the first task of a Run message, and the fields of each task. */
 export const RunHeader = 2
+export const RunEntry = 4
+
+/** What a Run entry carries: one payload, or a chunk of payloads whose results come back as one array. */
+export const Kind = {
+  Single: 0,
+  Chunk: 1
+} as const
 /** main -> worker: `[Cancel, id]`: interrupt a task (also written to the worker's shared cancel ring). */
 export const Cancel = 1
 

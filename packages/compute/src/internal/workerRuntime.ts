@@ -92,24 +92,12 @@ export const start = (options: WorkerRuntimeOptions): void => {
     outbox.push(id, outcome, value)
   }
 
-  const reportEncoded = (id: number, schema: ComputeTask.TaskSchema, outcome: number, value: unknown) => {
-    const encoded = Codec.encode(schema, value)
-    if (encoded.ok) report(id, outcome, encoded.value)
-    else {report(
-        id,
-        Protocol.Outcome.ResultUnsendable,
-        `the handler's result does not match its schema: ${encoded.error}`
-      )}
-  }
+  /** Set while a Run message is being handled: outcomes reported then go out with that message's flush. */
+  let inRun = false
 
-  const reportExit = (id: number, task: ComputeTask.Any, exit: Exit.Exit<unknown, unknown>) => {
-    if (Exit.isSuccess(exit)) return reportEncoded(id, task.success, Protocol.Outcome.Success, exit.value)
-    const cause = exit.cause
-    const failure = Cause.findErrorOption(cause)
-    if (failure._tag === "Some") return reportEncoded(id, task.failure, Protocol.Outcome.Failure, failure.value)
-    if (Cause.hasInterruptsOnly(cause)) return report(id, Protocol.Outcome.Interrupted, undefined)
-    const info = Protocol.errorInfo(Cause.squash(cause))
-    report(id, Protocol.Outcome.Defect, info.stack === undefined ? { ...info, stack: Cause.pretty(cause) } : info)
+  const finish = (id: number, outcome: number, value: unknown) => {
+    report(id, outcome, value)
+    if (!inRun) scheduleFlush()
   }
 
   const isCancelled = (id: number) => {
@@ -119,70 +107,143 @@ export const start = (options: WorkerRuntimeOptions): void => {
     return false
   }
 
-  const runOne = (id: number, name: string, encodedPayload: unknown) => {
-    if (isCancelled(id)) return report(id, Protocol.Outcome.Interrupted, undefined)
-    const task = registry.get(name)
-    if (task === undefined) return report(id, Protocol.Outcome.NotServed, undefined)
-    const decoded = Codec.decode(task.payload, encodedPayload)
-    if (!decoded.ok) return report(id, Protocol.Outcome.PayloadUndecodable, decoded.error)
+  const makeContext = (id: number, state: Running): ComputeTask.TaskContext => ({
+    workerId,
+    get signal() {
+      state.abort ??= new AbortController()
+      if (isCancelled(id)) state.abort.abort()
+      return state.abort.signal
+    },
+    isInterrupted: () => isCancelled(id) || state.abort?.signal.aborted === true
+  })
 
-    const state: Running = {}
-    const context: ComputeTask.TaskContext = {
-      workerId,
-      get signal() {
-        state.abort ??= new AbortController()
-        if (isCancelled(id)) state.abort.abort()
-        return state.abort.signal
-      },
-      isInterrupted: () => isCancelled(id) || state.abort?.signal.aborted === true
-    }
+  type Done = (outcome: number, value: unknown) => void
+
+  const encodeOutcome = (schema: ComputeTask.TaskSchema, outcome: number, value: unknown, done: Done) => {
+    const encoded = Codec.encode(schema, value)
+    if (encoded.ok) done(outcome, encoded.value)
+    else done(Protocol.Outcome.ResultUnsendable, `the handler's result does not match its schema: ${encoded.error}`)
+  }
+
+  const exitOutcome = (task: ComputeTask.Any, exit: Exit.Exit<unknown, unknown>, done: Done) => {
+    if (Exit.isSuccess(exit)) return encodeOutcome(task.success, Protocol.Outcome.Success, exit.value, done)
+    const failure = Cause.findErrorOption(exit.cause)
+    if (failure._tag === "Some") return encodeOutcome(task.failure, Protocol.Outcome.Failure, failure.value, done)
+    if (Cause.hasInterruptsOnly(exit.cause)) return done(Protocol.Outcome.Interrupted, undefined)
+    const info = Protocol.errorInfo(Cause.squash(exit.cause))
+    done(Protocol.Outcome.Defect, info.stack === undefined ? { ...info, stack: Cause.pretty(exit.cause) } : info)
+  }
+
+  /**
+   * Runs the handler on one decoded payload and calls `done` exactly once with the encoded outcome: at once for a
+   * plain value, later for a Promise or an Effect (whose stopping hooks are left in `state`).
+   */
+  const invoke = (
+    task: ComputeTask.Any,
+    payload: unknown,
+    context: ComputeTask.TaskContext,
+    state: Running,
+    done: Done
+  ) => {
     let returned: unknown
     try {
-      returned = task.handler(decoded.value, context)
+      returned = task.handler(payload, context)
     } catch (thrown) {
-      return report(id, Protocol.Outcome.Defect, Protocol.errorInfo(thrown))
+      return done(Protocol.Outcome.Defect, Protocol.errorInfo(thrown))
     }
     if (Effect.isEffect(returned)) {
-      let done = false
+      let exited = false
       const interrupt = runEffect!(returned, {
         onExit: (exit) => {
-          done = true
-          reportExit(id, task, exit)
-          scheduleFlush()
+          exited = true
+          state.interrupt = undefined
+          exitOutcome(task, exit, done)
         }
       })
-      if (!done) {
-        state.interrupt = () => interrupt()
-        running.set(id, state)
-      }
+      if (!exited) state.interrupt = () => interrupt()
       return
     }
     if (returned !== null && typeof returned === "object" && typeof (returned as any).then === "function") {
-      running.set(id, state)
       ;(returned as PromiseLike<unknown>).then(
-        (value) => {
-          if (!running.has(id)) return
-          if (state.abort?.signal.aborted) report(id, Protocol.Outcome.Interrupted, undefined)
-          else reportEncoded(id, task.success, Protocol.Outcome.Success, value)
-          scheduleFlush()
-        },
-        (thrown) => {
-          if (!running.has(id)) return
-          if (state.abort?.signal.aborted) report(id, Protocol.Outcome.Interrupted, undefined)
-          else report(id, Protocol.Outcome.Defect, Protocol.errorInfo(thrown))
-          scheduleFlush()
-        }
+        (value) =>
+          state.abort?.signal.aborted
+            ? done(Protocol.Outcome.Interrupted, undefined)
+            : encodeOutcome(task.success, Protocol.Outcome.Success, value, done),
+        (thrown) =>
+          done(
+            state.abort?.signal.aborted ? Protocol.Outcome.Interrupted : Protocol.Outcome.Defect,
+            state.abort?.signal.aborted ? undefined : Protocol.errorInfo(thrown)
+          )
       )
       return
     }
-    reportEncoded(id, task.success, Protocol.Outcome.Success, returned)
+    encodeOutcome(task.success, Protocol.Outcome.Success, returned, done)
+  }
+
+  const runOne = (id: number, name: string, kind: number, encodedPayload: unknown) => {
+    if (isCancelled(id)) return report(id, Protocol.Outcome.Interrupted, undefined)
+    const task = registry.get(name)
+    if (task === undefined) return report(id, Protocol.Outcome.NotServed, undefined)
+    if (kind === Protocol.Kind.Chunk) return runChunk(id, task, encodedPayload as ReadonlyArray<unknown>)
+    const decoded = Codec.decode(task.payload, encodedPayload)
+    if (!decoded.ok) return report(id, Protocol.Outcome.PayloadUndecodable, decoded.error)
+    const state: Running = {}
+    let finished = false
+    invoke(task, decoded.value, makeContext(id, state), state, (outcome, value) => {
+      finished = true
+      finish(id, outcome, value)
+    })
+    if (!finished) running.set(id, state)
+  }
+
+  /**
+   * Runs the handler on each payload of a chunk, in order, and reports all successes as one array — or the first
+   * item that did not succeed. Plain handlers run in one synchronous loop; a Promise or an Effect makes the loop
+   * continue when it settles.
+   */
+  const runChunk = (id: number, task: ComputeTask.Any, items: ReadonlyArray<unknown>) => {
+    const state: Running = {}
+    const context = makeContext(id, state)
+    const results: Array<unknown> = []
+    let finished = false
+    let looping = false
+    const end = (outcome: number, value: unknown) => {
+      finished = true
+      finish(id, outcome, value)
+    }
+    const onItem: Done = (outcome, value) => {
+      if (outcome !== Protocol.Outcome.Success) return end(outcome, value)
+      results.push(value)
+      if (!looping) loop()
+    }
+    const loop = () => {
+      looping = true
+      while (!finished && results.length < items.length) {
+        const index = results.length
+        if ((index & 63) === 0 && context.isInterrupted()) return end(Protocol.Outcome.Interrupted, undefined)
+        const decoded = Codec.decode(task.payload, items[index])
+        if (!decoded.ok) return end(Protocol.Outcome.PayloadUndecodable, `item ${index}: ${decoded.error}`)
+        invoke(task, decoded.value, context, state, onItem)
+        if (!finished && results.length === index) {
+          // The item went async: onItem resumes the loop when it settles.
+          looping = false
+          running.set(id, state)
+          return
+        }
+      }
+      looping = false
+      if (!finished) end(Protocol.Outcome.Success, results)
+    }
+    loop()
   }
 
   const onRun = (message: ReadonlyArray<unknown>) => {
-    for (let i = Protocol.RunHeader; i < message.length; i += 3) {
-      runOne(message[i] as number, message[i + 1] as string, message[i + 2])
+    inRun = true
+    for (let i = Protocol.RunHeader; i < message.length; i += Protocol.RunEntry) {
+      runOne(message[i] as number, message[i + 1] as string, message[i + 2] as number, message[i + 3])
       if (outbox.length > 1 && performance.now() - lastFlush >= flushIntervalMs) flush()
     }
+    inRun = false
     if (message[1] === 1) flush()
     else scheduleFlush()
   }
