@@ -55,6 +55,8 @@ export interface PoolStats {
   readonly crashed: number
   /** never dispatched: the pool was closed, the queue was full (fail-fast), or the payload could not be encoded */
   readonly rejected: number
+  /** tasks taken back, unstarted, from a worker busy in a long task and run by an idle one (not an outcome) */
+  readonly stolen: number
 }
 
 /**
@@ -71,6 +73,14 @@ export class ComputePool extends Context.Service<ComputePool, {
     task: T,
     payload: ComputeTask.Payload<T>
   ) => Effect.Effect<ComputeTask.Success<T>, ComputeTask.Failure<T> | ComputeError>
+  /**
+   * Runs a task on each payload of a chunk, in one message to one worker, in order; succeeds with every result, or
+   * fails with the first item that did not succeed. The building block of `ComputeParallel.map`.
+   */
+  readonly executeChunk: <T extends ComputeTask.Any>(
+    task: T,
+    payloads: ReadonlyArray<ComputeTask.Payload<T>>
+  ) => Effect.Effect<Array<ComputeTask.Success<T>>, ComputeTask.Failure<T> | ComputeError>
   readonly stats: Effect.Effect<PoolStats>
 }>()("effect-compute/ComputePool") {}
 
@@ -245,12 +255,9 @@ export const make = Effect.fnUntraced(function*(options: Omit<ComputePoolOptions
       })
   )
 
-  const execute = <T extends ComputeTask.Any>(
-    task: T,
-    payload: ComputeTask.Payload<T>
-  ): Effect.Effect<ComputeTask.Success<T>, ComputeTask.Failure<T> | ComputeError> =>
+  const submit = (task: ComputeTask.Any, kind: number, payload: unknown): Effect.Effect<any, any> =>
     Effect.callback((resume) => {
-      const job = core.submit(task, Protocol.Kind.Single, payload, (settlement) => resume(toEffect(task, settlement)))
+      const job = core.submit(task, kind, payload, (settlement) => resume(toEffect(task, settlement)))
       if (job === undefined) return
       return Effect.callback<void>((stopped) => {
         core.cancel(job, () => stopped(Effect.void))
@@ -259,7 +266,9 @@ export const make = Effect.fnUntraced(function*(options: Omit<ComputePoolOptions
 
   return ComputePool.of({
     threads: resolved.threads,
-    execute,
+    execute: (task, payload) => submit(task, Protocol.Kind.Single, payload),
+    executeChunk: (task, payloads) =>
+      payloads.length === 0 ? Effect.succeed([]) : submit(task, Protocol.Kind.Chunk, payloads),
     stats: Effect.sync(() => ({
       threads: resolved.threads,
       liveWorkers: core.liveWorkers,
@@ -341,6 +350,7 @@ export const layerInline = <const Tasks extends ReadonlyArray<ComputeTask.Any>>(
       return ComputePool.of({
         threads: 0,
         execute: (task, payload) => runner.execute(task, payload) as any,
+        executeChunk: (task, payloads) => Effect.forEach(payloads, (payload) => runner.execute(task, payload)) as any,
         stats: Effect.sync(() => ({
           threads: 0,
           liveWorkers: 0,

@@ -53,7 +53,7 @@ export const serve = <const Tasks extends ReadonlyArray<ComputeTask.Any>>(option
         "not in a module the main thread imports)"
     )
   }
-  // The pool's first message says who this worker is and where its shared cancel ring lives.
+  // The pool's first message says who this worker is and where its shared claim cells live.
   port.once("message", (init: ReadonlyArray<unknown>) => {
     if (init[0] !== Protocol.Init) {
       throw new Error(`ComputeWorker.serve: expected the pool's Init message first, got ${Protocol.safeString(init)}`)
@@ -61,7 +61,7 @@ export const serve = <const Tasks extends ReadonlyArray<ComputeTask.Any>>(option
     WorkerRuntime.start({
       port,
       workerId: init[1] as number,
-      cancelRing: new Int32Array(init[2] as SharedArrayBuffer),
+      claims: new Int32Array(init[2] as SharedArrayBuffer),
       tasks: options.tasks,
       layer: options.layer
     })

@@ -31,3 +31,17 @@ export * as ComputeTask from "./ComputeTask.ts"
  * @since 0.1.0
  */
 export * as ComputeWorker from "./ComputeWorker.ts"
+
+/**
+ * Data parallelism: map, reduce and streams on the pool.
+ *
+ * @since 0.1.0
+ */
+export * as ComputeParallel from "./ComputeParallel.ts"
+
+/**
+ * Compute scopes: spawn tasks as work is discovered, then join them all.
+ *
+ * @since 0.1.0
+ */
+export * as ComputeScope from "./ComputeScope.ts"

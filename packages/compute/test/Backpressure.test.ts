@@ -1,7 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Cause, Effect, Exit, Fiber } from "effect"
 import { ComputeError, ComputePool } from "effect-compute"
-import { Add, Sleep, WhereAmI } from "./fixtures/tasks.ts"
+import { Add, BusyFor, Double, Sleep, WhereAmI } from "./fixtures/tasks.ts"
 
 const entry = new URL("./fixtures/worker.ts", import.meta.url)
 
@@ -64,5 +64,19 @@ describe("the bounded queue", () => {
       const perWorker = new Map<number, number>()
       for (const id of workers) perWorker.set(id, (perWorker.get(id) ?? 0) + 1)
       assert.deepStrictEqual([...perWorker.values()], [2, 2])
+    }).pipe(Effect.provide(ComputePool.layer({ entry, threads: 2 }))))
+
+  it.live("an idle worker takes the unstarted tasks of a worker busy in a long task (work stealing)", () =>
+    Effect.gen(function*() {
+      // Submitted together: the long task and half of the short ones land on one worker, behind it.
+      const long = yield* Effect.forkChild(ComputePool.execute(BusyFor, 1_500))
+      const short = yield* Effect.forkChild(
+        Effect.all(Array.from({ length: 20 }, (_, i) => ComputePool.execute(Double, i)), { concurrency: "unbounded" })
+      )
+      assert.deepStrictEqual(yield* Fiber.join(short), Array.from({ length: 20 }, (_, i) => 2 * i))
+      // Every short task finished while the long one still ran: none waited behind it.
+      assert.isUndefined(long.pollUnsafe())
+      assert.isAbove((yield* ComputePool.stats).stolen, 0)
+      assert.strictEqual(yield* Fiber.join(long), "done")
     }).pipe(Effect.provide(ComputePool.layer({ entry, threads: 2 }))))
 })

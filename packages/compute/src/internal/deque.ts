@@ -16,6 +16,14 @@ export class Deque<A> {
     this.size++
   }
 
+  /** Puts an item back at the front. */
+  unshift(item: A): void {
+    if (this.size === this.items.length) this.grow()
+    this.head = (this.head - 1 + this.items.length) & (this.items.length - 1)
+    this.items[this.head] = item
+    this.size++
+  }
+
   shift(): A | undefined {
     if (this.size === 0) return undefined
     const item = this.items[this.head]

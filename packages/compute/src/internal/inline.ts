@@ -71,7 +71,8 @@ export const make = (tasks: ReadonlyArray<ComputeTask.Any>, services: Context.Co
       defects: 0,
       interrupted: 0,
       crashed: 0,
-      rejected: 0
+      rejected: 0,
+      stolen: 0
     } satisfies OutcomeCounts as OutcomeCounts
   }
 

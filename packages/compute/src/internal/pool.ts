@@ -5,11 +5,15 @@
  * It is plain callbacks, not fibers: the dispatch path of one task is a few object writes and, per batch of tasks,
  * one `postMessage`. `ComputePool` wraps it in Effects.
  */
+import { performance } from "node:perf_hooks"
 import type { Worker as NodeWorker } from "node:worker_threads"
 import type * as ComputeTask from "../ComputeTask.ts"
 import * as Codec from "./codec.ts"
 import { Deque } from "./deque.ts"
 import * as Protocol from "./protocol.ts"
+
+/** A worker with tasks in flight that has said nothing for this long is busy in a long task. */
+const quietAfterMs = 3
 
 export interface PoolOptions {
   readonly threads: number
@@ -45,6 +49,8 @@ export class Job {
   state: State = State.Waiting
   encoded: unknown = undefined
   worker: WorkerSlot | undefined = undefined
+  /** its cell in `worker.claims` while it is there */
+  claim = -1
   /** set when the caller was interrupted: the outcome goes to `stopped`, not to the caller */
   cancelled = false
   stopped: (() => void) | undefined = undefined
@@ -72,24 +78,43 @@ export class Job {
 
 class WorkerSlot {
   ready = false
+  /** `performance.now()` when the worker last sent anything */
+  lastHeard = 0
   /** set when the pool terminates the worker on purpose; the message explains why to the tasks it fails */
   killReason: string | undefined = undefined
   lastError: unknown = undefined
   readonly jobs = new Map<number, Job>()
-  readonly cancelRing: Int32Array
+  /** shared with the worker: see `Protocol.Claim` */
+  readonly claims: Int32Array
+  private readonly freeClaims: Array<number> = []
   readonly id: number
   readonly thread: NodeWorker
-  constructor(id: number, thread: NodeWorker, cancelRing: SharedArrayBuffer) {
+  constructor(id: number, thread: NodeWorker, capacity: number) {
     this.id = id
     this.thread = thread
-    this.cancelRing = new Int32Array(cancelRing)
+    this.claims = new Int32Array(new SharedArrayBuffer(4 * capacity))
+    for (let claim = capacity - 1; claim >= 0; claim--) this.freeClaims.push(claim)
   }
 
-  /** Tells the worker, through shared memory, that a task is interrupted: seen even by a thread stuck in a loop. */
-  signalCancel(jobId: number): void {
-    const count = Atomics.load(this.cancelRing, 0)
-    Atomics.store(this.cancelRing, 1 + (count % Protocol.CancelRingSize), jobId)
-    Atomics.store(this.cancelRing, 0, count + 1)
+  /** Places a job on this worker, in a claim cell that holds its id until the worker starts it. */
+  take(job: Job): void {
+    job.claim = this.freeClaims.pop()!
+    Atomics.store(this.claims, job.claim, job.id)
+    job.worker = this
+    this.jobs.set(job.id, job)
+  }
+
+  /** The worker is done with the job (it answered, or the job was taken back): its cell can be reused. */
+  release(job: Job): void {
+    this.jobs.delete(job.id)
+    this.freeClaims.push(job.claim)
+  }
+
+  /** Takes back a job the worker has not started; false if it already has. */
+  revoke(job: Job): boolean {
+    if (Atomics.compareExchange(this.claims, job.claim, job.id, Protocol.Claim.Revoked) !== job.id) return false
+    this.release(job)
+    return true
   }
 }
 
@@ -102,6 +127,8 @@ export interface OutcomeCounts {
   interrupted: number
   crashed: number
   rejected: number
+  /** tasks taken back from a busy worker and sent to an idle one (not an outcome) */
+  stolen: number
 }
 
 export class PoolCore {
@@ -114,6 +141,7 @@ export class PoolCore {
   private nextJobId = 1
   private nextWorkerId = 0
   private dispatchScheduled = false
+  private stealTimer: ReturnType<typeof setTimeout> | undefined = undefined
   private closing = false
   private closed = false
   private recentCrashes = 0
@@ -127,7 +155,8 @@ export class PoolCore {
     defects: 0,
     interrupted: 0,
     crashed: 0,
-    rejected: 0
+    rejected: 0,
+    stolen: 0
   }
   /** Worker restarts after a crash or a kill. */
   restarts = 0
@@ -218,7 +247,13 @@ export class PoolCore {
         const worker = job.worker!
         job.cancelled = true
         job.stopped = stopped
-        worker.signalCancel(job.id)
+        if (worker.revoke(job)) {
+          // It had not started: it never will.
+          this.complete(job, { _tag: "Interrupted" })
+          if (this.queuedCount > 0) this.scheduleDispatch()
+          return
+        }
+        Atomics.compareExchange(worker.claims, job.claim, Protocol.Claim.Started, Protocol.Claim.CancelRequested)
         worker.thread.postMessage([Protocol.Cancel, job.id])
         job.graceTimer = setTimeout(() => {
           job.graceTimer = undefined
@@ -261,6 +296,7 @@ export class PoolCore {
     this.closed = true
     for (const timer of this.respawnTimers) clearTimeout(timer)
     this.respawnTimers.clear()
+    if (this.stealTimer !== undefined) clearTimeout(this.stealTimer)
     const leftover = (job: Job, message: string) => {
       if (job.state === State.Done) return
       if (job.graceTimer !== undefined) clearTimeout(job.graceTimer)
@@ -336,36 +372,46 @@ export class PoolCore {
     return false
   }
 
-  private leastLoaded(): WorkerSlot | undefined {
+  /**
+   * The ready worker with the fewest tasks in flight and room for one more. A worker that has gone quiet with work
+   * in hand (busy in a long task: workers report at least every millisecond otherwise) gets nothing more, so tasks
+   * wait here, where any worker that frees up can take them, rather than behind that long task.
+   */
+  private leastLoaded(now: number): WorkerSlot | undefined {
     let best: WorkerSlot | undefined
     for (const worker of this.workers) {
       if (!worker.ready || worker.killReason !== undefined) continue
-      if (worker.jobs.size >= this.options.maxInFlightPerWorker) continue
-      if (best === undefined || worker.jobs.size < best.jobs.size) best = worker
+      const inFlight = worker.jobs.size
+      if (inFlight >= this.options.maxInFlightPerWorker) continue
+      if (inFlight > 0 && now - worker.lastHeard > quietAfterMs) continue
+      if (best === undefined || inFlight < best.jobs.size) best = worker
     }
     return best
   }
 
   private dispatch(): void {
     let batches: Map<WorkerSlot, Array<unknown>> | undefined
+    const now = performance.now()
+    if (this.queuedCount === 0) this.stealForIdle(now)
     while (this.queuedCount > 0) {
-      const worker = this.leastLoaded()
+      const worker = this.leastLoaded(now)
       if (worker === undefined) break
       const job = this.queue.shift()!
       if (job.state !== State.Queued) continue
       this.queuedCount--
       this.admitWaiting()
       job.state = State.Running
-      job.worker = worker
-      worker.jobs.set(job.id, job)
+      // An idle worker's quiet spell starts with its first task, not with its last answer.
+      if (worker.jobs.size === 0) worker.lastHeard = now
+      worker.take(job)
       batches ??= new Map()
       let batch = batches.get(worker)
       if (batch === undefined) {
         batch = [Protocol.Run, 0]
         batches.set(worker, batch)
       }
-      batch.push(job.id, job.task.name, job.kind, job.encoded)
-      job.encoded = undefined
+      // The encoded payload stays with the job until it ends, in case it is taken back and sent elsewhere.
+      batch.push(job.id, job.task.name, job.kind, job.claim, job.encoded)
     }
     if (batches === undefined) return
     // A lone task (nothing else in flight or queued) wants its result back at once; under load, results coalesce.
@@ -384,6 +430,39 @@ export class PoolCore {
     }
     if (this.waiting.length > 1024 && this.waiting.length > 2 * this.waitingCount) {
       this.waiting.retain((job) => job.state === State.Waiting)
+    }
+  }
+
+  /**
+   * Work stealing: while a worker sits idle, takes back the tasks that a quiet worker (busy in a long task) holds but
+   * has not started, and puts them first in the queue for the idle one. A worker not yet quiet is checked again soon.
+   */
+  private stealForIdle(now: number): void {
+    if (!this.workers.some((worker) => worker.ready && worker.killReason === undefined && worker.jobs.size === 0)) {
+      return
+    }
+    let recheck = false
+    for (const worker of this.workers) {
+      if (worker.jobs.size <= 1 || worker.killReason !== undefined) continue
+      if (now - worker.lastHeard <= quietAfterMs) {
+        recheck = true
+        continue
+      }
+      const taken = [...worker.jobs.values()].filter((job) => worker.revoke(job))
+      for (let i = taken.length - 1; i >= 0; i--) {
+        const job = taken[i]!
+        job.state = State.Queued
+        job.worker = undefined
+        this.queuedCount++
+        this.queue.unshift(job)
+        this.counts.stolen++
+      }
+    }
+    if (recheck && this.stealTimer === undefined) {
+      this.stealTimer = setTimeout(() => {
+        this.stealTimer = undefined
+        this.dispatch()
+      }, quietAfterMs + 1)
     }
   }
 
@@ -408,7 +487,7 @@ export class PoolCore {
       try {
         worker.thread.postMessage([Protocol.Run, batch[1], ...batch.slice(i, i + Protocol.RunEntry)])
       } catch (cause) {
-        worker.jobs.delete(job.id)
+        worker.revoke(job)
         this.complete(job, {
           _tag: "Encoding",
           direction: "payload",
@@ -426,10 +505,11 @@ export class PoolCore {
     for (let i = 1; i < message.length; i += 3) {
       const job = worker.jobs.get(message[i] as number)
       if (job === undefined) continue
-      worker.jobs.delete(job.id)
+      worker.release(job)
       this.complete(job, this.settlementOf(job, worker, message[i + 1] as number, message[i + 2]))
     }
-    if (this.queuedCount > 0) this.scheduleDispatch()
+    // More work for this worker, or, once it is idle, work to take from a busy one.
+    if (this.queuedCount > 0 || worker.jobs.size === 0) this.scheduleDispatch()
   }
 
   private settlementOf(job: Job, worker: WorkerSlot, outcome: number, value: unknown): Settlement {
@@ -473,6 +553,7 @@ export class PoolCore {
   private complete(job: Job, settlement: Settlement): void {
     if (job.state === State.Done) return
     job.state = State.Done
+    job.encoded = undefined
     if (job.graceTimer !== undefined) clearTimeout(job.graceTimer)
     if (job.cancelled) {
       this.counts.interrupted++
@@ -513,10 +594,10 @@ export class PoolCore {
       this.onStartFailed(id, `worker ${id} could not be spawned: ${Protocol.errorInfo(cause).message}`)
       return
     }
-    const cancelRing = new SharedArrayBuffer(4 * (1 + Protocol.CancelRingSize))
-    const worker = new WorkerSlot(id, thread, cancelRing)
+    const worker = new WorkerSlot(id, thread, this.options.maxInFlightPerWorker)
     this.workers.push(worker)
     thread.on("message", (message: ReadonlyArray<unknown>) => {
+      worker.lastHeard = performance.now()
       switch (message[0]) {
         case Protocol.Results:
           return this.onResults(worker, message)
@@ -534,7 +615,7 @@ export class PoolCore {
       worker.lastError = error
     })
     thread.on("exit", (code) => this.onExit(worker, code))
-    thread.postMessage([Protocol.Init, id, cancelRing])
+    thread.postMessage([Protocol.Init, id, worker.claims.buffer])
   }
 
   private onReady(worker: WorkerSlot): void {

@@ -5,32 +5,39 @@
  * per-task cost of `postMessage` shrinks as work arrives in bulk.
  */
 
-/** main -> worker: `[Init, workerId, cancelRing: SharedArrayBuffer]`: the first message a worker receives. */
+/** main -> worker: `[Init, workerId, claims: SharedArrayBuffer]`: the first message a worker receives. */
 export const Init = 2
 /**
- * main -> worker: `[Run, urgent, id, taskName, kind, encodedPayload, id, taskName, kind, encodedPayload, ...]`.
- * `urgent` (1) says nothing else is in flight anywhere in the pool: send the results back at once rather than
- * coalescing them.
+ * main -> worker: `[Run, urgent, id, taskName, kind, claim, encodedPayload, ...]`, five fields per task. `urgent` (1)
+ * says nothing else is in flight anywhere in the pool: send the results back at once rather than coalescing them.
+ * `claim` is the task's cell in the worker's claims array (see {@link Claim}).
  */
 export const Run = 0
 /** The fields before the first task of a Run message, and the fields of each task. */
 export const RunHeader = 2
-export const RunEntry = 4
+export const RunEntry = 5
 
 /** What a Run entry carries: one payload, or a chunk of payloads whose results come back as one array. */
 export const Kind = {
   Single: 0,
   Chunk: 1
 } as const
-/** main -> worker: `[Cancel, id]`: interrupt a task (also written to the worker's shared cancel ring). */
-export const Cancel = 1
 
 /**
- * Each worker has a shared `Int32Array` of `1 + CancelRingSize`: slot 0 counts the cancellations the pool has sent
- * it, and the ring after it holds the latest task ids. A task in a synchronous loop cannot receive a message, but it
- * can read this memory (`isInterrupted()`), and so can the worker before it starts each task of a batch.
+ * Each worker shares an `Int32Array` of claim cells with the pool, one per task it may hold. A cell holds the task's
+ * id while the task waits in the worker; the worker swaps it for `Started` (compare-and-swap) before running the
+ * task, and the pool, to take back a task that has not started, swaps the id for `Revoked` — whichever swap wins
+ * decides, so a task never both runs and is taken back. The pool marks a started task `CancelRequested` to
+ * interrupt it: a thread busy in a loop cannot read a message, but it can read this cell (`isInterrupted()`).
  */
-export const CancelRingSize = 64
+export const Claim = {
+  Revoked: 0,
+  Started: -1,
+  CancelRequested: -2
+} as const
+
+/** main -> worker: `[Cancel, id]`: interrupt a started task (Promise and Effect handlers hear it this way). */
+export const Cancel = 1
 
 /** worker -> main: `[Ready]`: the entry loaded and the per-worker Layer built. */
 export const Ready = 10

@@ -27,13 +27,13 @@ interface Running {
 export interface WorkerRuntimeOptions {
   readonly port: MessagePort
   readonly workerId: number
-  readonly cancelRing: Int32Array
+  readonly claims: Int32Array
   readonly tasks: ReadonlyArray<ComputeTask.Any>
   readonly layer: Layer.Layer<any, unknown, never> | undefined
 }
 
 export const start = (options: WorkerRuntimeOptions): void => {
-  const { cancelRing, port, workerId } = options
+  const { claims, port, workerId } = options
   const registry = new Map<string, ComputeTask.Any>()
   for (const task of options.tasks) {
     if (registry.has(task.name)) {
@@ -100,21 +100,16 @@ export const start = (options: WorkerRuntimeOptions): void => {
     if (!inRun) scheduleFlush()
   }
 
-  const isCancelled = (id: number) => {
-    const count = Atomics.load(cancelRing, 0)
-    const recent = count < Protocol.CancelRingSize ? count : Protocol.CancelRingSize
-    for (let i = 1; i <= recent; i++) if (Atomics.load(cancelRing, i) === id) return true
-    return false
-  }
+  const isCancelled = (claim: number) => Atomics.load(claims, claim) === Protocol.Claim.CancelRequested
 
-  const makeContext = (id: number, state: Running): ComputeTask.TaskContext => ({
+  const makeContext = (claim: number, state: Running): ComputeTask.TaskContext => ({
     workerId,
     get signal() {
       state.abort ??= new AbortController()
-      if (isCancelled(id)) state.abort.abort()
+      if (isCancelled(claim)) state.abort.abort()
       return state.abort.signal
     },
-    isInterrupted: () => isCancelled(id) || state.abort?.signal.aborted === true
+    isInterrupted: () => isCancelled(claim) || state.abort?.signal.aborted === true
   })
 
   type Done = (outcome: number, value: unknown) => void
@@ -180,16 +175,17 @@ export const start = (options: WorkerRuntimeOptions): void => {
     encodeOutcome(task.success, Protocol.Outcome.Success, returned, done)
   }
 
-  const runOne = (id: number, name: string, kind: number, encodedPayload: unknown) => {
-    if (isCancelled(id)) return report(id, Protocol.Outcome.Interrupted, undefined)
+  const runOne = (id: number, name: string, kind: number, claim: number, encodedPayload: unknown) => {
+    // The pool took this task back before it started (interrupted, or moved to another worker): nothing to say.
+    if (Atomics.compareExchange(claims, claim, id, Protocol.Claim.Started) !== id) return
     const task = registry.get(name)
     if (task === undefined) return report(id, Protocol.Outcome.NotServed, undefined)
-    if (kind === Protocol.Kind.Chunk) return runChunk(id, task, encodedPayload as ReadonlyArray<unknown>)
+    if (kind === Protocol.Kind.Chunk) return runChunk(id, claim, task, encodedPayload as ReadonlyArray<unknown>)
     const decoded = Codec.decode(task.payload, encodedPayload)
     if (!decoded.ok) return report(id, Protocol.Outcome.PayloadUndecodable, decoded.error)
     const state: Running = {}
     let finished = false
-    invoke(task, decoded.value, makeContext(id, state), state, (outcome, value) => {
+    invoke(task, decoded.value, makeContext(claim, state), state, (outcome, value) => {
       finished = true
       finish(id, outcome, value)
     })
@@ -201,9 +197,9 @@ export const start = (options: WorkerRuntimeOptions): void => {
    * item that did not succeed. Plain handlers run in one synchronous loop; a Promise or an Effect makes the loop
    * continue when it settles.
    */
-  const runChunk = (id: number, task: ComputeTask.Any, items: ReadonlyArray<unknown>) => {
+  const runChunk = (id: number, claim: number, task: ComputeTask.Any, items: ReadonlyArray<unknown>) => {
     const state: Running = {}
-    const context = makeContext(id, state)
+    const context = makeContext(claim, state)
     const results: Array<unknown> = []
     let finished = false
     let looping = false
@@ -218,6 +214,8 @@ export const start = (options: WorkerRuntimeOptions): void => {
     }
     const loop = () => {
       looping = true
+      // `finished` is set by `end`, which the handler's outcome calls back into.
+      // oxlint-disable-next-line no-unmodified-loop-condition
       while (!finished && results.length < items.length) {
         const index = results.length
         if ((index & 63) === 0 && context.isInterrupted()) return end(Protocol.Outcome.Interrupted, undefined)
@@ -240,7 +238,13 @@ export const start = (options: WorkerRuntimeOptions): void => {
   const onRun = (message: ReadonlyArray<unknown>) => {
     inRun = true
     for (let i = Protocol.RunHeader; i < message.length; i += Protocol.RunEntry) {
-      runOne(message[i] as number, message[i + 1] as string, message[i + 2] as number, message[i + 3])
+      runOne(
+        message[i] as number,
+        message[i + 1] as string,
+        message[i + 2] as number,
+        message[i + 3] as number,
+        message[i + 4]
+      )
       if (outbox.length > 1 && performance.now() - lastFlush >= flushIntervalMs) flush()
     }
     inRun = false
