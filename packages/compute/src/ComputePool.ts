@@ -17,21 +17,12 @@ import * as Layer from "effect/Layer"
 import * as Worker from "effect/workers/Worker"
 import { availableParallelism } from "node:os"
 import { Worker as NodeWorker } from "node:worker_threads"
-import {
-  ComputeError,
-  EncodingError,
-  InvalidOptions,
-  PoolClosed,
-  QueueFull,
-  TaskDefect,
-  TaskNotServed,
-  WorkerCrashed,
-  WorkerStartFailed
-} from "./ComputeError.ts"
+import { ComputeError, InvalidOptions, WorkerStartFailed } from "./ComputeError.ts"
 import type * as ComputeTask from "./ComputeTask.ts"
 import * as Inline from "./internal/inline.ts"
-import { PoolCore, type Settlement } from "./internal/pool.ts"
+import { PoolCore } from "./internal/pool.ts"
 import * as Protocol from "./internal/protocol.ts"
+import { type Settlement, toEffect } from "./internal/settlement.ts"
 
 /**
  * A snapshot of the pool's state and of how every submitted task ended. `submitted` always equals the sum of the
@@ -156,73 +147,6 @@ const resolveOptions = Effect.fnUntraced(function*(options: Omit<ComputePoolOpti
   }
 })
 
-const toEffect = (task: ComputeTask.Any, settlement: Settlement): Effect.Effect<any, any> => {
-  switch (settlement._tag) {
-    case "Success":
-      return Effect.succeed(settlement.value)
-    case "Failure":
-      return Effect.fail(settlement.error)
-    case "Defect": {
-      const { info } = settlement
-      return Effect.die(
-        new TaskDefect({
-          task: task.name,
-          workerId: settlement.workerId,
-          errorName: info.name,
-          message: info.message,
-          workerStack: info.stack
-        })
-      )
-    }
-    case "Interrupted":
-      return Effect.interrupt
-    case "NotServed":
-      return Effect.fail(
-        new ComputeError({
-          reason: new TaskNotServed({
-            task: task.name,
-            message: `task "${task.name}" is not served by the pool's worker entry (add it to ComputeWorker.serve)`
-          })
-        })
-      )
-    case "Encoding":
-      return Effect.fail(
-        new ComputeError({
-          reason: new EncodingError({ task: task.name, direction: settlement.direction, message: settlement.message })
-        })
-      )
-    case "Crashed":
-      return Effect.fail(
-        new ComputeError({
-          reason: new WorkerCrashed({
-            task: task.name,
-            workerId: settlement.workerId,
-            exitCode: settlement.exitCode,
-            message: `task "${task.name}" failed because its worker died: ${settlement.message}`
-          })
-        })
-      )
-    case "Closed":
-      return Effect.fail(new ComputeError({ reason: new PoolClosed({ task: task.name, message: settlement.message }) }))
-    case "QueueFull":
-      return Effect.fail(
-        new ComputeError({
-          reason: new QueueFull({
-            task: task.name,
-            capacity: settlement.capacity,
-            message: `the pool's queue is full (${settlement.capacity} tasks); task "${task.name}" was not queued`
-          })
-        })
-      )
-    case "StartFailed":
-      return Effect.fail(
-        new ComputeError({
-          reason: new WorkerStartFailed({ workerId: settlement.workerId, message: settlement.message })
-        })
-      )
-  }
-}
-
 /**
  * Builds a pool in the current scope from a `Worker.Spawner` (effect's worker-spawning service) that returns a
  * `node:worker_threads` Worker for the entry. Most programs use {@link layer}, which provides the spawner.
@@ -328,7 +252,7 @@ export const layer = (options: ComputePoolOptions): Layer.Layer<ComputePool, Com
  */
 export const layerInline = <const Tasks extends ReadonlyArray<ComputeTask.Any>>(options: {
   readonly tasks: Tasks
-  readonly layer?: Layer.Layer<ComputeTask.Services<Tasks[number]>, unknown, never> | undefined
+  readonly layer?: Layer.Layer<Exclude<ComputeTask.Services<Tasks[number]>, ComputePool>, unknown, never> | undefined
 }): Layer.Layer<ComputePool, ComputeError> =>
   Layer.effect(
     ComputePool,
@@ -346,20 +270,23 @@ export const layerInline = <const Tasks extends ReadonlyArray<ComputeTask.Any>>(
             })
           )
         )
-      const runner = Inline.make(options.tasks, services)
-      return ComputePool.of({
+      // Handlers that use the pool themselves get this same inline pool.
+      let runner: ReturnType<typeof Inline.make> | undefined = undefined
+      const pool: ComputePool["Service"] = ComputePool.of({
         threads: 0,
-        execute: (task, payload) => runner.execute(task, payload) as any,
-        executeChunk: (task, payloads) => Effect.forEach(payloads, (payload) => runner.execute(task, payload)) as any,
+        execute: (task, payload) => runner!.execute(task, payload) as any,
+        executeChunk: (task, payloads) => Effect.forEach(payloads, (payload) => runner!.execute(task, payload)) as any,
         stats: Effect.sync(() => ({
           threads: 0,
           liveWorkers: 0,
-          activeTasks: runner.counts.active,
+          activeTasks: runner!.counts.active,
           queuedTasks: 0,
           workerRestarts: 0,
-          ...runner.counts.outcomes
+          ...runner!.counts.outcomes
         }))
       })
+      runner = Inline.make(options.tasks, Context.add(services, ComputePool, pool))
+      return pool
     })
   )
 

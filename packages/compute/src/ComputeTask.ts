@@ -9,6 +9,7 @@
  */
 import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
+import type { ComputeError } from "./ComputeError.ts"
 
 const TypeId = "~effect-compute/ComputeTask" as const
 
@@ -40,7 +41,8 @@ export interface TaskContext {
 
 /**
  * The handler of a task: returns the success value, a Promise of it, or an Effect that may fail with the task's
- * typed failure and use the per-worker services `R`.
+ * typed failure and use the per-worker services `R` — and `ComputePool`, to run subtasks. A `ComputeError` from a
+ * subtask may be let through: it reaches the caller as itself.
  *
  * @category models
  * @since 0.1.0
@@ -48,7 +50,7 @@ export interface TaskContext {
 export type Handler<P, A, E, R> = (
   payload: P,
   context: TaskContext
-) => A | PromiseLike<A> | Effect.Effect<A, E, R>
+) => A | PromiseLike<A> | Effect.Effect<A, E | ComputeError, R>
 
 /**
  * A typed task.

@@ -7,6 +7,7 @@
  */
 import type * as Layer from "effect/Layer"
 import { isMainThread, parentPort } from "node:worker_threads"
+import type { ComputePool } from "./ComputePool.ts"
 import type * as ComputeTask from "./ComputeTask.ts"
 import * as Protocol from "./internal/protocol.ts"
 import * as WorkerRuntime from "./internal/workerRuntime.ts"
@@ -17,15 +18,26 @@ import * as WorkerRuntime from "./internal/workerRuntime.ts"
  * @category models
  * @since 0.1.0
  */
-export type ServeOptions<Tasks extends ReadonlyArray<ComputeTask.Any>> = [ComputeTask.Services<Tasks[number]>] extends
-  [never] ? {
+export type ServeOptions<Tasks extends ReadonlyArray<ComputeTask.Any>> = [WorkerServices<Tasks>] extends [never] ? {
     readonly tasks: Tasks
     readonly layer?: Layer.Layer<any, unknown, never> | undefined
   } :
   {
     readonly tasks: Tasks
-    readonly layer: Layer.Layer<ComputeTask.Services<Tasks[number]>, unknown, never>
+    readonly layer: Layer.Layer<WorkerServices<Tasks>, unknown, never>
   }
+
+/**
+ * The services a worker entry's Layer must provide: what the tasks need, less `ComputePool`, which every worker
+ * provides to its tasks itself (a task can use the pool to run subtasks).
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export type WorkerServices<Tasks extends ReadonlyArray<ComputeTask.Any>> = Exclude<
+  ComputeTask.Services<Tasks[number]>,
+  ComputePool
+>
 
 /**
  * Serves tasks in this worker. Call it once, at the top level of the pool's worker entry file (the file passed as
@@ -62,6 +74,7 @@ export const serve = <const Tasks extends ReadonlyArray<ComputeTask.Any>>(option
       port,
       workerId: init[1] as number,
       claims: new Int32Array(init[2] as SharedArrayBuffer),
+      threads: init[3] as number,
       tasks: options.tasks,
       layer: options.layer
     })

@@ -6,6 +6,7 @@ import {
   AsyncDouble,
   Echo,
   Negative,
+  ParallelFib,
   Sleep,
   Square,
   Throw,
@@ -15,7 +16,7 @@ import {
 } from "./fixtures/tasks.ts"
 
 const TestPool = ComputePool.layerInline({
-  tasks: [Add, AsyncDouble, Echo, Square, Throw, Sleep, UseResource],
+  tasks: [Add, AsyncDouble, Echo, Square, Throw, Sleep, UseResource, ParallelFib],
   layer: WorkerResourceLive
 })
 
@@ -55,6 +56,11 @@ describe("ComputePool.layerInline", () => {
         assert.strictEqual((error as ComputeError.ComputeError).reason._tag, "EncodingError")
         const unserved = squash(yield* Effect.exit(ComputePool.execute(Unserved, undefined)))
         assert.strictEqual((unserved as ComputeError.ComputeError).reason._tag, "TaskNotServed")
+      }))
+
+    it.effect("handlers that use the pool themselves get the inline pool", () =>
+      Effect.gen(function*() {
+        assert.strictEqual(yield* ComputePool.execute(ParallelFib, 15), 610)
       }))
 
     it.effect("interrupting the caller interrupts an Effect handler", () =>

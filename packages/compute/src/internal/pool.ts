@@ -5,12 +5,40 @@
  * It is plain callbacks, not fibers: the dispatch path of one task is a few object writes and, per batch of tasks,
  * one `postMessage`. `ComputePool` wraps it in Effects.
  */
+import * as Schema from "effect/Schema"
 import { performance } from "node:perf_hooks"
 import type { Worker as NodeWorker } from "node:worker_threads"
-import type * as ComputeTask from "../ComputeTask.ts"
+import * as ComputeTask from "../ComputeTask.ts"
 import * as Codec from "./codec.ts"
 import { Deque } from "./deque.ts"
 import * as Protocol from "./protocol.ts"
+import type { Settlement } from "./settlement.ts"
+
+/** Claim cells beyond `maxInFlightPerWorker`, for tasks suspended while their subtasks run (nested parallelism). */
+const suspendedCapacity = 4_096
+
+/**
+ * Stand-ins for tasks spawned inside workers: the main thread may not have imported them, and does not need to — the
+ * payload arrives encoded and the results go back encoded, to be decoded by the spawning worker.
+ */
+const forwardedTasks = new Map<string, ComputeTask.Any>()
+const forwardedTask = (name: string): ComputeTask.Any => {
+  let task = forwardedTasks.get(name)
+  if (task === undefined) {
+    task = ComputeTask.make(name, {
+      payload: Schema.Any,
+      success: Schema.Any,
+      failure: Schema.Any,
+      handler: () => {
+        throw new Error(`task "${name}" runs in a worker, not on the main thread`)
+      }
+    })
+    forwardedTasks.set(name, task)
+  }
+  return task
+}
+
+const interrupted: Settlement = { _tag: "Interrupted" }
 
 /** A worker with tasks in flight that has said nothing for this long is busy in a long task. */
 const quietAfterMs = 3
@@ -22,19 +50,6 @@ export interface PoolOptions {
   readonly onQueueFull: "suspend" | "fail"
   readonly interruptGraceMs: number
 }
-
-/** How a job ended, from the pool's point of view: the caller's Effect is built from it. */
-export type Settlement =
-  | { readonly _tag: "Success"; readonly value: unknown }
-  | { readonly _tag: "Failure"; readonly error: unknown }
-  | { readonly _tag: "Defect"; readonly workerId: number; readonly info: Protocol.ErrorInfo }
-  | { readonly _tag: "Interrupted" }
-  | { readonly _tag: "NotServed" }
-  | { readonly _tag: "Encoding"; readonly direction: "payload" | "result"; readonly message: string }
-  | { readonly _tag: "Crashed"; readonly workerId: number; readonly exitCode?: number; readonly message: string }
-  | { readonly _tag: "Closed"; readonly message: string }
-  | { readonly _tag: "QueueFull"; readonly capacity: number }
-  | { readonly _tag: "StartFailed"; readonly workerId: number; readonly message: string }
 
 const State = {
   /** beyond the queue bound: the caller is suspended, the payload not yet encoded */
@@ -51,6 +66,12 @@ export class Job {
   worker: WorkerSlot | undefined = undefined
   /** its cell in `worker.claims` while it is there */
   claim = -1
+  /** subtasks it spawned that have not ended: while any run, it is suspended and does not count as load */
+  readonly children = new Set<Job>()
+  /** for a subtask: the task that spawned it, if it is still known */
+  parent: Job | undefined = undefined
+  /** for a subtask: where to send its outcome */
+  origin: { readonly worker: WorkerSlot; readonly requestId: number } | undefined = undefined
   /** set when the caller was interrupted: the outcome goes to `stopped`, not to the caller */
   cancelled = false
   stopped: (() => void) | undefined = undefined
@@ -84,6 +105,10 @@ class WorkerSlot {
   killReason: string | undefined = undefined
   lastError: unknown = undefined
   readonly jobs = new Map<number, Job>()
+  /** subtasks spawned by this worker's tasks, by the worker's request id */
+  readonly children = new Map<number, Job>()
+  /** tasks of this worker suspended on subtasks */
+  suspended = 0
   /** shared with the worker: see `Protocol.Claim` */
   readonly claims: Int32Array
   private readonly freeClaims: Array<number> = []
@@ -94,6 +119,15 @@ class WorkerSlot {
     this.thread = thread
     this.claims = new Int32Array(new SharedArrayBuffer(4 * capacity))
     for (let claim = capacity - 1; claim >= 0; claim--) this.freeClaims.push(claim)
+  }
+
+  /** Tasks that occupy the worker: those in flight, less those suspended on subtasks. */
+  get load(): number {
+    return this.jobs.size - this.suspended
+  }
+
+  get hasFreeClaim(): boolean {
+    return this.freeClaims.length > 0
   }
 
   /** Places a job on this worker, in a claim cell that holds its id until the worker starts it. */
@@ -244,9 +278,20 @@ export class PoolCore {
         return stopped()
       }
       case State.Running: {
+        if (job.cancelled) {
+          // Already being stopped (a subtask whose parent was interrupted, say): tell this caller too.
+          const previous = job.stopped
+          job.stopped = () => {
+            previous?.()
+            stopped()
+          }
+          return
+        }
         const worker = job.worker!
         job.cancelled = true
         job.stopped = stopped
+        // Its subtasks stop too, at once: one of them may be the loop that keeps this task's thread from hearing.
+        for (const child of Array.from(job.children)) this.cancelChild(child)
         if (worker.revoke(job)) {
           // It had not started: it never will.
           this.complete(job, { _tag: "Interrupted" })
@@ -380,11 +425,11 @@ export class PoolCore {
   private leastLoaded(now: number): WorkerSlot | undefined {
     let best: WorkerSlot | undefined
     for (const worker of this.workers) {
-      if (!worker.ready || worker.killReason !== undefined) continue
-      const inFlight = worker.jobs.size
+      if (!worker.ready || worker.killReason !== undefined || !worker.hasFreeClaim) continue
+      const inFlight = worker.load
       if (inFlight >= this.options.maxInFlightPerWorker) continue
       if (inFlight > 0 && now - worker.lastHeard > quietAfterMs) continue
-      if (best === undefined || inFlight < best.jobs.size) best = worker
+      if (best === undefined || inFlight < best.load) best = worker
     }
     return best
   }
@@ -402,7 +447,7 @@ export class PoolCore {
       this.admitWaiting()
       job.state = State.Running
       // An idle worker's quiet spell starts with its first task, not with its last answer.
-      if (worker.jobs.size === 0) worker.lastHeard = now
+      if (worker.load === 0) worker.lastHeard = now
       worker.take(job)
       batches ??= new Map()
       let batch = batches.get(worker)
@@ -438,12 +483,10 @@ export class PoolCore {
    * has not started, and puts them first in the queue for the idle one. A worker not yet quiet is checked again soon.
    */
   private stealForIdle(now: number): void {
-    if (!this.workers.some((worker) => worker.ready && worker.killReason === undefined && worker.jobs.size === 0)) {
-      return
-    }
+    if (!this.workers.some((worker) => worker.ready && worker.killReason === undefined && worker.load === 0)) return
     let recheck = false
     for (const worker of this.workers) {
-      if (worker.jobs.size <= 1 || worker.killReason !== undefined) continue
+      if (worker.load <= 1 || worker.killReason !== undefined) continue
       if (now - worker.lastHeard <= quietAfterMs) {
         recheck = true
         continue
@@ -509,7 +552,7 @@ export class PoolCore {
       this.complete(job, this.settlementOf(job, worker, message[i + 1] as number, message[i + 2]))
     }
     // More work for this worker, or, once it is idle, work to take from a busy one.
-    if (this.queuedCount > 0 || worker.jobs.size === 0) this.scheduleDispatch()
+    if (this.queuedCount > 0 || worker.load === 0) this.scheduleDispatch()
   }
 
   private settlementOf(job: Job, worker: WorkerSlot, outcome: number, value: unknown): Settlement {
@@ -538,6 +581,8 @@ export class PoolCore {
         return { _tag: "Interrupted" }
       case Protocol.Outcome.NotServed:
         return { _tag: "NotServed" }
+      case Protocol.Outcome.ComputeFailure:
+        return { _tag: "ComputeFailure", encoded: value }
       case Protocol.Outcome.PayloadUndecodable:
         return {
           _tag: "Encoding",
@@ -594,7 +639,7 @@ export class PoolCore {
       this.onStartFailed(id, `worker ${id} could not be spawned: ${Protocol.errorInfo(cause).message}`)
       return
     }
-    const worker = new WorkerSlot(id, thread, this.options.maxInFlightPerWorker)
+    const worker = new WorkerSlot(id, thread, this.options.maxInFlightPerWorker + suspendedCapacity)
     this.workers.push(worker)
     thread.on("message", (message: ReadonlyArray<unknown>) => {
       worker.lastHeard = performance.now()
@@ -603,6 +648,20 @@ export class PoolCore {
           return this.onResults(worker, message)
         case Protocol.Ready:
           return this.onReady(worker)
+        case Protocol.Spawn:
+          return this.onSpawn(
+            worker,
+            message[1] as number,
+            message[2] as number,
+            message[3] as string,
+            message[4] as number,
+            message[5]
+          )
+        case Protocol.CancelChild: {
+          const child = worker.children.get(message[1] as number)
+          if (child !== undefined) this.cancelChild(child)
+          return
+        }
         case Protocol.StartFailed: {
           const info = message[1] as Protocol.ErrorInfo
           worker.killReason = "its per-worker Layer failed to build"
@@ -615,7 +674,51 @@ export class PoolCore {
       worker.lastError = error
     })
     thread.on("exit", (code) => this.onExit(worker, code))
-    thread.postMessage([Protocol.Init, id, worker.claims.buffer])
+    thread.postMessage([Protocol.Init, id, worker.claims.buffer, this.options.threads])
+  }
+
+  /** A task on `worker` uses the pool itself: run the subtask like any other, and send its outcome back there. */
+  private onSpawn(
+    worker: WorkerSlot,
+    requestId: number,
+    parentId: number,
+    name: string,
+    kind: number,
+    payload: unknown
+  ) {
+    // The payload was encoded in the worker; the stand-in task's schemas pass it through as it is.
+    const child = this.submit(
+      forwardedTask(name),
+      kind,
+      payload,
+      (settlement) => this.answerChild(worker, requestId, settlement)
+    )
+    if (child === undefined) return
+    child.origin = { worker, requestId }
+    worker.children.set(requestId, child)
+    const parent = worker.jobs.get(parentId)
+    if (parent !== undefined) {
+      child.parent = parent
+      if (parent.children.size === 0) worker.suspended++
+      parent.children.add(child)
+    }
+  }
+
+  private cancelChild(child: Job): void {
+    const origin = child.origin!
+    this.cancel(child, () => this.answerChild(origin.worker, origin.requestId, interrupted))
+  }
+
+  private answerChild(worker: WorkerSlot, requestId: number, settlement: Settlement): void {
+    const child = worker.children.get(requestId)
+    if (child !== undefined) {
+      worker.children.delete(requestId)
+      const parent = child.parent
+      if (parent !== undefined && parent.children.delete(child) && parent.children.size === 0) worker.suspended--
+    }
+    if (!this.closed && worker.killReason === undefined && this.workers.includes(worker)) {
+      worker.thread.postMessage([Protocol.ChildResult, requestId, settlement])
+    }
   }
 
   private onReady(worker: WorkerSlot): void {
@@ -663,6 +766,9 @@ export class PoolCore {
       this.complete(job, { _tag: "Crashed", workerId: worker.id, exitCode, message: why })
     }
     worker.jobs.clear()
+    // Subtasks whose spawning task died with it have no one to answer to.
+    for (const child of Array.from(worker.children.values())) this.cancel(child, () => {})
+    worker.children.clear()
     if (this.closing && this.outstanding === 0) return
     this.restarts++
     this.respawnWithBackoff()

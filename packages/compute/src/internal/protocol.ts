@@ -5,7 +5,7 @@
  * per-task cost of `postMessage` shrinks as work arrives in bulk.
  */
 
-/** main -> worker: `[Init, workerId, claims: SharedArrayBuffer]`: the first message a worker receives. */
+/** main -> worker: `[Init, workerId, claims: SharedArrayBuffer, threads]`: the first message a worker receives. */
 export const Init = 2
 /**
  * main -> worker: `[Run, urgent, id, taskName, kind, claim, encodedPayload, ...]`, five fields per task. `urgent` (1)
@@ -39,12 +39,22 @@ export const Claim = {
 /** main -> worker: `[Cancel, id]`: interrupt a started task (Promise and Effect handlers hear it this way). */
 export const Cancel = 1
 
+/** main -> worker: `[ChildResult, requestId, Settlement]`: how a task spawned by one of this worker's tasks ended. */
+export const ChildResult = 3
+
 /** worker -> main: `[Ready]`: the entry loaded and the per-worker Layer built. */
 export const Ready = 10
 /** worker -> main: `[StartFailed, ErrorInfo]`: the per-worker Layer failed to build. */
 export const StartFailed = 11
 /** worker -> main: `[Results, id, Outcome, value, id, Outcome, value, ...]` */
 export const Results = 12
+/**
+ * worker -> main: `[Spawn, requestId, parentId, taskName, kind, encodedPayload]`: a task running here (`parentId`)
+ * uses the pool itself. The pool answers with `ChildResult`.
+ */
+export const Spawn = 13
+/** worker -> main: `[CancelChild, requestId]`: the spawning task was interrupted; stop its child. */
+export const CancelChild = 14
 
 /** The outcome of one task, as reported by its worker. */
 export const Outcome = {
@@ -61,7 +71,9 @@ export const Outcome = {
   /** value: message; the worker could not decode the payload */
   PayloadUndecodable: 5,
   /** value: message; the handler's result or failure could not be encoded or sent back */
-  ResultUnsendable: 6
+  ResultUnsendable: 6,
+  /** value: an encoded ComputeError the handler failed with (a subtask it spawned failed that way) */
+  ComputeFailure: 7
 } as const
 
 /** A plain-data description of an error, safe to clone across threads. */

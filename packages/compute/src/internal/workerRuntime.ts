@@ -4,16 +4,19 @@
  * with the per-worker services.
  */
 import * as Cause from "effect/Cause"
-import type * as Context from "effect/Context"
+import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
 import * as Scope from "effect/Scope"
 import { performance } from "node:perf_hooks"
 import type { MessagePort } from "node:worker_threads"
+import { ComputeError, EncodingError, isComputeError } from "../ComputeError.ts"
+import { ComputePool } from "../ComputePool.ts"
 import type * as ComputeTask from "../ComputeTask.ts"
 import * as Codec from "./codec.ts"
 import * as Protocol from "./protocol.ts"
+import { type Settlement, toEffect } from "./settlement.ts"
 
 /** Results are flushed at least this often (ms) while a long batch runs, so callers are not held back by it. */
 const flushIntervalMs = 1
@@ -24,10 +27,31 @@ interface Running {
   interrupt?: (() => void) | undefined
 }
 
+const encodingError = (task: ComputeTask.Any, direction: "payload" | "result", message: string) =>
+  new ComputeError({ reason: new EncodingError({ task: task.name, direction, message }) })
+
+/** The Effect a subtask's caller (a task in this worker) resumes with: its outcome decoded with the task's schemas. */
+const childEffect = (task: ComputeTask.Any, kind: number, settlement: Settlement): Effect.Effect<any, any> => {
+  if (settlement._tag !== "Success" && settlement._tag !== "Failure") return toEffect(task, settlement)
+  const schema = settlement._tag === "Success" ? task.success : task.failure
+  const value = settlement._tag === "Success" ? settlement.value : settlement.error
+  const decoded = kind === Protocol.Kind.Chunk && settlement._tag === "Success"
+    ? Codec.decodeAll(schema, value as ReadonlyArray<unknown>)
+    : Codec.decode(schema, value)
+  if (!decoded.ok) {
+    return Effect.fail(
+      encodingError(task, "result", `the outcome of task "${task.name}" could not be decoded: ${decoded.error}`)
+    )
+  }
+  return settlement._tag === "Success" ? Effect.succeed(decoded.value) : Effect.fail(decoded.value)
+}
+
 export interface WorkerRuntimeOptions {
   readonly port: MessagePort
   readonly workerId: number
   readonly claims: Int32Array
+  /** the pool's size, as seen by tasks that use the pool themselves */
+  readonly threads: number
   readonly tasks: ReadonlyArray<ComputeTask.Any>
   readonly layer: Layer.Layer<any, unknown, never> | undefined
 }
@@ -42,8 +66,7 @@ export const start = (options: WorkerRuntimeOptions): void => {
     registry.set(task.name, task)
   }
 
-  let services: Context.Context<any> | undefined
-  let runEffect: ReturnType<typeof Effect.runCallbackWith<any>> | undefined
+  let services: Context.Context<any> = Context.empty() as Context.Context<any>
   const running = new Map<number, Running>()
   let outbox: Array<unknown> = [Protocol.Results]
   let flushScheduled = false
@@ -123,7 +146,13 @@ export const start = (options: WorkerRuntimeOptions): void => {
   const exitOutcome = (task: ComputeTask.Any, exit: Exit.Exit<unknown, unknown>, done: Done) => {
     if (Exit.isSuccess(exit)) return encodeOutcome(task.success, Protocol.Outcome.Success, exit.value, done)
     const failure = Cause.findErrorOption(exit.cause)
-    if (failure._tag === "Some") return encodeOutcome(task.failure, Protocol.Outcome.Failure, failure.value, done)
+    if (failure._tag === "Some") {
+      // A subtask's pool error (a crash deep in a tree of tasks, say) goes up as itself, whatever the task's schema.
+      if (isComputeError(failure.value)) {
+        return encodeOutcome(ComputeError as any, Protocol.Outcome.ComputeFailure, failure.value, done)
+      }
+      return encodeOutcome(task.failure, Protocol.Outcome.Failure, failure.value, done)
+    }
     if (Cause.hasInterruptsOnly(exit.cause)) return done(Protocol.Outcome.Interrupted, undefined)
     const info = Protocol.errorInfo(Cause.squash(exit.cause))
     done(Protocol.Outcome.Defect, info.stack === undefined ? { ...info, stack: Cause.pretty(exit.cause) } : info)
@@ -134,6 +163,7 @@ export const start = (options: WorkerRuntimeOptions): void => {
    * plain value, later for a Promise or an Effect (whose stopping hooks are left in `state`).
    */
   const invoke = (
+    id: number,
     task: ComputeTask.Any,
     payload: unknown,
     context: ComputeTask.TaskContext,
@@ -148,7 +178,8 @@ export const start = (options: WorkerRuntimeOptions): void => {
     }
     if (Effect.isEffect(returned)) {
       let exited = false
-      const interrupt = runEffect!(returned, {
+      // Each Effect handler gets the pool as a service, as itself: subtasks it spawns are counted as its own.
+      const interrupt = Effect.runCallbackWith(Context.add(services, ComputePool, nestedPool(id)))(returned as any, {
         onExit: (exit) => {
           exited = true
           state.interrupt = undefined
@@ -185,7 +216,7 @@ export const start = (options: WorkerRuntimeOptions): void => {
     if (!decoded.ok) return report(id, Protocol.Outcome.PayloadUndecodable, decoded.error)
     const state: Running = {}
     let finished = false
-    invoke(task, decoded.value, makeContext(claim, state), state, (outcome, value) => {
+    invoke(id, task, decoded.value, makeContext(claim, state), state, (outcome, value) => {
       finished = true
       finish(id, outcome, value)
     })
@@ -221,7 +252,7 @@ export const start = (options: WorkerRuntimeOptions): void => {
         if ((index & 63) === 0 && context.isInterrupted()) return end(Protocol.Outcome.Interrupted, undefined)
         const decoded = Codec.decode(task.payload, items[index])
         if (!decoded.ok) return end(Protocol.Outcome.PayloadUndecodable, `item ${index}: ${decoded.error}`)
-        invoke(task, decoded.value, context, state, onItem)
+        invoke(id, task, decoded.value, context, state, onItem)
         if (!finished && results.length === index) {
           // The item went async: onItem resumes the loop when it settles.
           looping = false
@@ -233,6 +264,56 @@ export const start = (options: WorkerRuntimeOptions): void => {
       if (!finished) end(Protocol.Outcome.Success, results)
     }
     loop()
+  }
+
+  // ---- the pool, as seen by tasks running here: subtasks go to the main thread's scheduler like any task
+
+  const children = new Map<number, (settlement: Settlement) => void>()
+  let nextRequest = 1
+
+  const spawnChild = (parentId: number, task: ComputeTask.Any, kind: number, payload: unknown) =>
+    Effect.callback<any, any>((resume) => {
+      const encoded = kind === Protocol.Kind.Chunk
+        ? Codec.encodeAll(task.payload, payload as ReadonlyArray<unknown>)
+        : Codec.encode(task.payload, payload)
+      if (!encoded.ok) {
+        return resume(Effect.fail(
+          encodingError(task, "payload", `the payload of task "${task.name}" could not be encoded: ${encoded.error}`)
+        ))
+      }
+      const requestId = nextRequest++
+      children.set(requestId, (settlement) => resume(childEffect(task, kind, settlement)))
+      try {
+        port.postMessage([Protocol.Spawn, requestId, parentId, task.name, kind, encoded.value])
+      } catch (cause) {
+        children.delete(requestId)
+        return resume(Effect.fail(encodingError(
+          task,
+          "payload",
+          `the payload of task "${task.name}" could not be sent: ${Protocol.errorInfo(cause).message}`
+        )))
+      }
+      // Interrupted: ask the pool to stop the subtask, and wait until it has.
+      return Effect.callback<void>((stopped) => {
+        children.set(requestId, () => stopped(Effect.void))
+        port.postMessage([Protocol.CancelChild, requestId])
+      })
+    })
+
+  const nestedPool = (parentId: number) =>
+    ComputePool.of({
+      threads: options.threads,
+      execute: (task, payload) => spawnChild(parentId, task, Protocol.Kind.Single, payload),
+      executeChunk: (task, payloads) =>
+        payloads.length === 0 ? Effect.succeed([]) : spawnChild(parentId, task, Protocol.Kind.Chunk, payloads),
+      stats: Effect.die(new Error("ComputePool.stats is only available on the main thread, not inside a task"))
+    })
+
+  const onChildResult = (requestId: number, settlement: Settlement) => {
+    const resume = children.get(requestId)
+    if (resume === undefined) return
+    children.delete(requestId)
+    resume(settlement)
   }
 
   const onRun = (message: ReadonlyArray<unknown>) => {
@@ -269,6 +350,8 @@ export const start = (options: WorkerRuntimeOptions): void => {
         return onRun(message)
       case Protocol.Cancel:
         return onCancel(message[1] as number)
+      case Protocol.ChildResult:
+        return onChildResult(message[1] as number, message[2] as Settlement)
     }
   })
 
@@ -283,10 +366,7 @@ export const start = (options: WorkerRuntimeOptions): void => {
         port.postMessage([Protocol.StartFailed, { ...info, stack: Cause.pretty(exit.cause) }])
         return
       }
-      services = exit.value
-      runEffect = services === undefined
-        ? (Effect.runCallback as typeof runEffect)
-        : Effect.runCallbackWith(services)
+      if (exit.value !== undefined) services = exit.value
       port.postMessage([Protocol.Ready])
     }
   })

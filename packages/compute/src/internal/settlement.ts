@@ -1,0 +1,112 @@
+/**
+ * How a task ended, as plain data (it also crosses to a worker whose task spawned the task), and the caller's Effect
+ * built from it.
+ */
+import * as Effect from "effect/Effect"
+import {
+  ComputeError,
+  EncodingError,
+  PoolClosed,
+  QueueFull,
+  TaskDefect,
+  TaskNotServed,
+  WorkerCrashed,
+  WorkerStartFailed
+} from "../ComputeError.ts"
+import * as Codec from "./codec.ts"
+import type * as Protocol from "./protocol.ts"
+
+/** How a job ended, from the pool's point of view: the caller's Effect is built from it. */
+export type Settlement =
+  | { readonly _tag: "Success"; readonly value: unknown }
+  | { readonly _tag: "Failure"; readonly error: unknown }
+  | { readonly _tag: "ComputeFailure"; readonly encoded: unknown }
+  | { readonly _tag: "Defect"; readonly workerId: number; readonly info: Protocol.ErrorInfo }
+  | { readonly _tag: "Interrupted" }
+  | { readonly _tag: "NotServed" }
+  | { readonly _tag: "Encoding"; readonly direction: "payload" | "result"; readonly message: string }
+  | { readonly _tag: "Crashed"; readonly workerId: number; readonly exitCode?: number; readonly message: string }
+  | { readonly _tag: "Closed"; readonly message: string }
+  | { readonly _tag: "QueueFull"; readonly capacity: number }
+  | { readonly _tag: "StartFailed"; readonly workerId: number; readonly message: string }
+
+export const toEffect = (task: { readonly name: string }, settlement: Settlement): Effect.Effect<any, any> => {
+  switch (settlement._tag) {
+    case "Success":
+      return Effect.succeed(settlement.value)
+    case "Failure":
+      return Effect.fail(settlement.error)
+    case "ComputeFailure": {
+      const decoded = Codec.decode(ComputeError, settlement.encoded)
+      return decoded.ok
+        ? Effect.fail(decoded.value)
+        : Effect.fail(
+          new ComputeError({
+            reason: new EncodingError({
+              task: task.name,
+              direction: "result",
+              message: `task "${task.name}" failed with a ComputeError that could not be decoded: ${decoded.error}`
+            })
+          })
+        )
+    }
+    case "Defect": {
+      const { info } = settlement
+      return Effect.die(
+        new TaskDefect({
+          task: task.name,
+          workerId: settlement.workerId,
+          errorName: info.name,
+          message: info.message,
+          workerStack: info.stack
+        })
+      )
+    }
+    case "Interrupted":
+      return Effect.interrupt
+    case "NotServed":
+      return Effect.fail(
+        new ComputeError({
+          reason: new TaskNotServed({
+            task: task.name,
+            message: `task "${task.name}" is not served by the pool's worker entry (add it to ComputeWorker.serve)`
+          })
+        })
+      )
+    case "Encoding":
+      return Effect.fail(
+        new ComputeError({
+          reason: new EncodingError({ task: task.name, direction: settlement.direction, message: settlement.message })
+        })
+      )
+    case "Crashed":
+      return Effect.fail(
+        new ComputeError({
+          reason: new WorkerCrashed({
+            task: task.name,
+            workerId: settlement.workerId,
+            exitCode: settlement.exitCode,
+            message: `task "${task.name}" failed because its worker died: ${settlement.message}`
+          })
+        })
+      )
+    case "Closed":
+      return Effect.fail(new ComputeError({ reason: new PoolClosed({ task: task.name, message: settlement.message }) }))
+    case "QueueFull":
+      return Effect.fail(
+        new ComputeError({
+          reason: new QueueFull({
+            task: task.name,
+            capacity: settlement.capacity,
+            message: `the pool's queue is full (${settlement.capacity} tasks); task "${task.name}" was not queued`
+          })
+        })
+      )
+    case "StartFailed":
+      return Effect.fail(
+        new ComputeError({
+          reason: new WorkerStartFailed({ workerId: settlement.workerId, message: settlement.message })
+        })
+      )
+  }
+}
