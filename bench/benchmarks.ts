@@ -1,7 +1,9 @@
 /**
  * The benchmarks: what each measures, its size (full and quick), and which pools run it.
  */
+import { ComputeParallel } from "effect-compute"
 import type { BenchPool, PoolName } from "./pools.ts"
+import { fib } from "./workload.ts"
 
 export interface Sizes {
   /** spin iterations per microsecond on this machine, measured once per run */
@@ -90,5 +92,75 @@ export const benchmarks: ReadonlyArray<Benchmark> = [
       const iterations = Math.round(sizes.iterationsPerUs * 1_000)
       return timed(() => pool.windowed(n, 1_000, 1, iterations))
     }
+  },
+  {
+    name: "map",
+    title: "map over 1M items of ~2 µs",
+    unit: "items/s",
+    higherIsBetter: true,
+    pools: ["effect-compute", "piscina", "inline"],
+    run: async (pool, sizes, scale) => {
+      const n = count(sizes, 1_000_000, 20_000, scale)
+      const iterations = Math.round(sizes.iterationsPerUs * 2)
+      return n / ((await timed(() => pool.map(n, iterations))) / 1_000)
+    }
+  },
+  {
+    name: "sum-shared",
+    title: "sum of a 10M Float64Array, shared memory",
+    unit: "ms",
+    higherIsBetter: false,
+    pools: ["effect-compute", "inline"],
+    run: (pool, sizes, scale) => sumOf(pool, sizes, scale, true)
+  },
+  {
+    name: "sum-clone",
+    title: "sum of a 10M Float64Array, copied parts",
+    unit: "ms",
+    higherIsBetter: false,
+    pools: ["effect-compute", "inline"],
+    run: (pool, sizes, scale) => sumOf(pool, sizes, scale, false)
+  },
+  {
+    name: "fork-join",
+    title: "fork-join fib(32), forking down to fib(24)",
+    unit: "ms",
+    higherIsBetter: false,
+    pools: ["effect-compute", "inline"],
+    run: async (pool, sizes) => {
+      const n = sizes.quick ? 26 : 32
+      let result = 0
+      const ms = await timed(async () => {
+        result = await pool.fib!(n, n - 8)
+      })
+      if (result !== fib(n)) throw new Error(`fork-join fib(${n}) gave ${result}`)
+      return ms
+    }
   }
 ]
+
+/** One array per process, filled once: the benchmark times the sum, not the allocation. */
+const arrays = new Map<string, Float64Array>()
+const sumOf = async (pool: BenchPool, sizes: Sizes, scale: number, sharedMemory: boolean) => {
+  const length = Math.round((sizes.quick ? 1_000_000 : 10_000_000) * scale)
+  const key = `${sharedMemory}:${length}`
+  let array = arrays.get(key)
+  if (array === undefined) {
+    array = sharedMemory ? ComputeParallel.shared(Float64Array, length) : new Float64Array(length)
+    for (let i = 0; i < length; i++) array[i] = i % 1_000
+    arrays.set(key, array)
+  }
+  const source = array
+  let result = 0
+  const ms = await timed(async () => {
+    result = await pool.sum!(source, 16)
+  })
+  if (result !== expectedSum(length)) throw new Error(`sum gave ${result}, expected ${expectedSum(length)}`)
+  return ms
+}
+
+const expectedSum = (length: number) => {
+  const full = Math.floor(length / 1_000)
+  const rest = length % 1_000
+  return full * (999 * 1_000) / 2 + (rest * (rest - 1)) / 2
+}

@@ -6,12 +6,12 @@
  */
 import { NodeWorker } from "@effect/platform-node"
 import { Effect, Exit, ManagedRuntime, Scope } from "effect"
-import { ComputePool } from "effect-compute"
+import { ComputeParallel, ComputePool } from "effect-compute"
 import * as EffectWorker from "effect/workers/Worker"
 import { Worker } from "node:worker_threads"
 import { Piscina } from "piscina"
-import { Noop, Spin } from "./tasks.ts"
-import { spin } from "./workload.ts"
+import { Noop, ParallelFib, Spin, SumView } from "./tasks.ts"
+import { fib, spin } from "./workload.ts"
 
 /** `op` 0 is a no-op echo of `n`; `op` 1 spins `n` iterations. */
 export type Op = 0 | 1
@@ -21,6 +21,12 @@ export interface BenchPool {
   readonly sequential: (count: number) => Promise<void>
   /** `count` calls with at most `window` in flight (`Infinity`: all submitted at once). */
   readonly windowed: (count: number, window: number, op: Op, n: number) => Promise<void>
+  /** Spins `iterations` for each of `count` items, as a data-parallel map (each pool its own best way). */
+  readonly map: (count: number, iterations: number) => Promise<void>
+  /** Sums an array split in `parts`: views of shared memory, or copies of the parts. */
+  readonly sum?: (array: Float64Array, parts: number) => Promise<number>
+  /** Fork-join Fibonacci of `n`, forking until `cutoff`. */
+  readonly fib?: (n: number, cutoff: number) => Promise<number>
   readonly close: () => Promise<void>
 }
 
@@ -55,6 +61,8 @@ const promisePool = (call: (op: Op, n: number) => Promise<unknown>, close: () =>
     for (let i = 0; i < count; i++) await call(0, i)
   },
   windowed: (count, window, op, n) => windowedPromises(call, count, window, op, n),
+  // One task per item: what these pools offer for a map.
+  map: (count, iterations) => windowedPromises(call, count, 1_000, 1, iterations),
   close
 })
 
@@ -75,6 +83,24 @@ export const effectCompute = async (threads: number): Promise<BenchPool> => {
         })
       )
     },
+    map: (count, iterations) =>
+      runtime.runPromise(
+        Effect.asVoid(ComputeParallel.map(Array.from({ length: count }, () => iterations), Spin))
+      ),
+    // Over shared memory, views cost a few bytes each to send; otherwise each part is sliced (copied) so that only
+    // that part, not the whole buffer behind a view, is cloned into the worker.
+    sum: (array, parts) => {
+      const size = Math.ceil(array.length / parts)
+      const pieces = array.buffer instanceof SharedArrayBuffer
+        ? ComputeParallel.views(array, size)
+        : ComputeParallel.views(array, size).map((view) => view.slice())
+      return runtime.runPromise(
+        ComputeParallel.reduce(pieces as Array<Float64Array<ArrayBuffer>>, SumView, 0, (a, b) => a + b, {
+          chunkSize: 1
+        })
+      )
+    },
+    fib: (n, cutoff) => runtime.runPromise(pool.execute(ParallelFib, [n, cutoff])),
     close: () => runtime.dispose()
   }
 }
@@ -155,8 +181,19 @@ export const effectWorkers = async (threads: number): Promise<BenchPool> => {
 }
 
 /** The same work on the calling thread, as a baseline for CPU-bound benchmarks. */
-export const inline = async (): Promise<BenchPool> =>
-  promisePool(async (op, n) => (op === 0 ? n : spin(n)), async () => {})
+export const inline = async (): Promise<BenchPool> => ({
+  ...promisePool(async (op, n) => (op === 0 ? n : spin(n)), async () => {}),
+  map: async (count, iterations) => {
+    const results: Array<number> = []
+    for (let i = 0; i < count; i++) results.push(spin(iterations))
+  },
+  sum: async (array) => {
+    let sum = 0
+    for (let i = 0; i < array.length; i++) sum += array[i]!
+    return sum
+  },
+  fib: async (n) => fib(n)
+})
 
 export const pools = {
   "effect-compute": effectCompute,

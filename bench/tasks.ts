@@ -1,9 +1,9 @@
 /**
  * The tasks effect-compute runs in the benchmark.
  */
-import { Schema } from "effect"
-import { ComputeTask } from "effect-compute"
-import { spin } from "./workload.ts"
+import { Effect, Schema } from "effect"
+import { ComputePool, ComputeTask } from "effect-compute"
+import { fib, spin } from "./workload.ts"
 
 export const Noop = ComputeTask.make("Noop", {
   payload: Schema.Number,
@@ -15,4 +15,37 @@ export const Spin = ComputeTask.make("Spin", {
   payload: Schema.Number,
   success: Schema.Number,
   handler: spin
+})
+
+/** Sums a view of a Float64Array: shared memory when the view is over a SharedArrayBuffer, a copy otherwise. */
+export const SumView = ComputeTask.make("SumView", {
+  payload: Schema.instanceOf(Float64Array),
+  success: Schema.Number,
+  handler: (view) => {
+    let sum = 0
+    for (let i = 0; i < view.length; i++) sum += view[i]!
+    return sum
+  }
+})
+
+/** Fork-join Fibonacci: both halves go back to the pool until n reaches the cutoff. */
+export const ParallelFib: ComputeTask.ComputeTask<
+  "ParallelFib",
+  Schema.Tuple<readonly [typeof Schema.Number, typeof Schema.Number]>,
+  typeof Schema.Number,
+  Schema.Never,
+  ComputePool.ComputePool
+> = ComputeTask.make("ParallelFib", {
+  payload: Schema.Tuple([Schema.Number, Schema.Number]),
+  success: Schema.Number,
+  handler: ([n, cutoff]) =>
+    n <= cutoff
+      ? Effect.succeed(fib(n))
+      : Effect.map(
+        ComputePool.join(
+          ComputePool.execute(ParallelFib, [n - 1, cutoff]),
+          ComputePool.execute(ParallelFib, [n - 2, cutoff])
+        ),
+        ([a, b]) => a + b
+      )
 })

@@ -25,3 +25,6 @@ export const calibrate = (): number => {
   }
   return rates.toSorted((a, b) => a - b)[3]!
 }
+
+/** Naive Fibonacci, the fork-join benchmark's leaf work. */
+export const fib = (n: number): number => (n < 2 ? n : fib(n - 1) + fib(n - 2))

@@ -1,4 +1,4 @@
 import { ComputeWorker } from "effect-compute"
-import { Noop, Spin } from "../tasks.ts"
+import { Noop, ParallelFib, Spin, SumView } from "../tasks.ts"
 
-ComputeWorker.serve({ tasks: [Noop, Spin] })
+ComputeWorker.serve({ tasks: [Noop, Spin, SumView, ParallelFib] })

@@ -31,7 +31,38 @@ const decoderOf = (schema: TaskSchema) => {
 const fromResult = (result: Result.Result<unknown, Schema.SchemaError>): Coded =>
   Result.isSuccess(result) ? { ok: true, value: result.success } : { ok: false, error: result.failure.message }
 
+/**
+ * Schemas whose encoding is the identity and whose check is a `typeof` (plain `Schema.Number`, `String`, `Boolean`,
+ * `Unknown`, ...): checked here directly, which is much cheaper per item than running the Schema parser. Anything
+ * with a refinement, a transformation or structure takes the parser.
+ */
+const identityChecks: Record<string, ((u: unknown) => boolean) | undefined> = {
+  Number: (u) => typeof u === "number",
+  String: (u) => typeof u === "string",
+  Boolean: (u) => typeof u === "boolean",
+  BigInt: (u) => typeof u === "bigint",
+  Undefined: (u) => u === undefined,
+  Void: (u) => u === undefined,
+  Null: (u) => u === null,
+  Unknown: () => true,
+  Any: () => true
+}
+
+const fastChecks = new WeakMap<TaskSchema, ((u: unknown) => boolean) | null>()
+
+const fastCheckOf = (schema: TaskSchema): ((u: unknown) => boolean) | null => {
+  let check = fastChecks.get(schema)
+  if (check === undefined) {
+    const ast = schema.ast as { readonly _tag: string; readonly checks?: unknown; readonly encoding?: unknown }
+    check = ast.checks === undefined && ast.encoding === undefined ? identityChecks[ast._tag] ?? null : null
+    fastChecks.set(schema, check)
+  }
+  return check
+}
+
 export const encode = (schema: TaskSchema, value: unknown): Coded => {
+  const fast = fastCheckOf(schema)
+  if (fast !== null && fast(value)) return { ok: true, value }
   try {
     return fromResult(encoderOf(schema)(value))
   } catch (cause) {
@@ -40,6 +71,8 @@ export const encode = (schema: TaskSchema, value: unknown): Coded => {
 }
 
 export const decode = (schema: TaskSchema, value: unknown): Coded => {
+  const fast = fastCheckOf(schema)
+  if (fast !== null && fast(value)) return { ok: true, value }
   try {
     return fromResult(decoderOf(schema)(value))
   } catch (cause) {
@@ -56,6 +89,9 @@ const mapAll = (
   schema: TaskSchema,
   items: ReadonlyArray<unknown>
 ): Coded => {
+  // Identity schemas: when every item passes, the items are their own encoding — no copy.
+  const fast = fastCheckOf(schema)
+  if (fast !== null && items.every(fast)) return { ok: true, value: items }
   const out: Array<unknown> = []
   for (let i = 0; i < items.length; i++) {
     const coded = f(schema, items[i])

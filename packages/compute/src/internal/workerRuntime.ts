@@ -8,6 +8,7 @@ import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
+import * as Scheduler from "effect/Scheduler"
 import * as Scope from "effect/Scope"
 import { performance } from "node:perf_hooks"
 import type { MessagePort } from "node:worker_threads"
@@ -44,6 +45,41 @@ const childEffect = (task: ComputeTask.Any, kind: number, settlement: Settlement
     )
   }
   return settlement._tag === "Success" ? Effect.succeed(decoded.value) : Effect.fail(decoded.value)
+}
+
+/**
+ * The scheduler for handler fibers. Effect's default resumes forked fibers from `setImmediate`, after the worker has
+ * read its pending messages — and a message may be a long task, which then runs first. A task that forks subtasks
+ * (`ComputePool.join`, `Effect.all`) would wait behind it before even sending them. This one runs scheduled fibers
+ * from a microtask, up to a budget per turn of the event loop, then falls back to `setImmediate` so messages
+ * (cancellations among them) are still read.
+ */
+const makeHandlerScheduler = (): Scheduler.Scheduler => {
+  const microtaskBudget = 64
+  let used = 0
+  let resetPending = false
+  const reset = () => {
+    used = 0
+    resetPending = false
+  }
+  return new Scheduler.MixedScheduler("async", (run) => {
+    if (used < microtaskBudget) {
+      used++
+      if (!resetPending) {
+        resetPending = true
+        setImmediate(reset)
+      }
+      let cancelled = false
+      queueMicrotask(() => {
+        if (!cancelled) run()
+      })
+      return () => {
+        cancelled = true
+      }
+    }
+    const handle = setImmediate(run)
+    return () => clearImmediate(handle)
+  })
 }
 
 export interface WorkerRuntimeOptions {
@@ -367,6 +403,7 @@ export const start = (options: WorkerRuntimeOptions): void => {
         return
       }
       if (exit.value !== undefined) services = exit.value
+      services = Context.add(services, Scheduler.Scheduler, makeHandlerScheduler())
       port.postMessage([Protocol.Ready])
     }
   })
