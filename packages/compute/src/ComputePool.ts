@@ -16,12 +16,15 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Worker from "effect/workers/Worker"
 import { availableParallelism } from "node:os"
+import type { EventLoopUtilization } from "node:perf_hooks"
 import { Worker as NodeWorker } from "node:worker_threads"
 import { ComputeError, InvalidOptions, WorkerStartFailed } from "./ComputeError.ts"
+import type * as ComputeMetrics from "./ComputeMetrics.ts"
 import type * as ComputeTask from "./ComputeTask.ts"
 import * as Inline from "./internal/inline.ts"
 import { PoolCore } from "./internal/pool.ts"
 import * as Protocol from "./internal/protocol.ts"
+import { Recorder } from "./internal/recorder.ts"
 import { type Settlement, toEffect } from "./internal/settlement.ts"
 
 /**
@@ -73,6 +76,8 @@ export class ComputePool extends Context.Service<ComputePool, {
     payloads: ReadonlyArray<ComputeTask.Payload<T>>
   ) => Effect.Effect<Array<ComputeTask.Success<T>>, ComputeTask.Failure<T> | ComputeError>
   readonly stats: Effect.Effect<PoolStats>
+  /** The reference's metrics fields, with queue-wait and run-time percentiles; see `ComputeMetrics.Snapshot`. */
+  readonly metrics: Effect.Effect<ComputeMetrics.Snapshot>
 }>()("effect-compute/ComputePool") {}
 
 /**
@@ -96,6 +101,8 @@ export interface ComputePoolOptions {
   readonly interruptGracePeriod?: Duration.Input | undefined
   /** On shutdown, how long in-flight and queued tasks may finish before they fail with `PoolClosed`. Default 10 s. */
   readonly shutdownTimeout?: Duration.Input | undefined
+  /** A task that runs longer than this counts as slow (`compute_slow_tasks_total`, `slow_tasks`). Default 100 ms. */
+  readonly slowTaskThreshold?: Duration.Input | undefined
   /** Thread name prefix; workers are named `${name}-${id}`. Default "effect-compute". */
   readonly name?: string | undefined
   /** V8 limits of each worker; running past a heap limit crashes only that worker. */
@@ -143,7 +150,8 @@ const resolveOptions = Effect.fnUntraced(function*(options: Omit<ComputePoolOpti
     maxQueue: yield* positiveInteger("maxQueue", options.maxQueue, 65_536),
     onQueueFull: options.onQueueFull === "fail" ? "fail" as const : "suspend" as const,
     interruptGraceMs: yield* millis("interruptGracePeriod", options.interruptGracePeriod, 1_000),
-    shutdownTimeoutMs: yield* millis("shutdownTimeout", options.shutdownTimeout, 10_000)
+    shutdownTimeoutMs: yield* millis("shutdownTimeout", options.shutdownTimeout, 10_000),
+    slowTaskMs: yield* millis("slowTaskThreshold", options.slowTaskThreshold, 100)
   }
 })
 
@@ -157,13 +165,14 @@ const resolveOptions = Effect.fnUntraced(function*(options: Omit<ComputePoolOpti
 export const make = Effect.fnUntraced(function*(options: Omit<ComputePoolOptions, "entry">) {
   const resolved = yield* resolveOptions(options)
   const spawn = yield* Worker.Spawner
+  const recorder = new Recorder(yield* Effect.context<never>(), resolved.slowTaskMs)
   const core = new PoolCore(resolved, (id) => {
     const thread = spawn(id)
     if (!(thread instanceof NodeWorker)) {
       throw new TypeError("the Worker.Spawner given to ComputePool must return node:worker_threads Workers")
     }
     return thread
-  })
+  }, recorder)
   yield* Effect.acquireRelease(
     Effect.tryPromise({
       try: () => core.start(),
@@ -177,6 +186,18 @@ export const make = Effect.fnUntraced(function*(options: Omit<ComputePoolOptions
         await core.drain(resolved.shutdownTimeoutMs)
         await core.close()
       })
+  )
+  // Each worker's event-loop utilisation since the previous sample, once a second, as a gauge.
+  const lastUtilization = new Map<number, EventLoopUtilization>()
+  yield* Effect.acquireRelease(
+    Effect.sync(() => {
+      const timer = setInterval(() => {
+        for (const { value, workerId } of core.utilization(lastUtilization)) recorder.utilization(workerId, value)
+      }, 1_000)
+      timer.unref()
+      return timer
+    }),
+    (timer) => Effect.sync(() => clearInterval(timer))
   )
 
   const submit = (task: ComputeTask.Any, kind: number, payload: unknown): Effect.Effect<any, any> =>
@@ -200,6 +221,26 @@ export const make = Effect.fnUntraced(function*(options: Omit<ComputePoolOptions
       queuedTasks: core.queueDepth,
       workerRestarts: core.restarts,
       ...core.counts
+    })),
+    metrics: Effect.sync((): ComputeMetrics.Snapshot => ({
+      tasks_total: core.counts.submitted,
+      tasks_active: core.activeJobs,
+      tasks_queued: core.queueDepth,
+      avg_task_duration_us: recorder.runTimes.count === 0 ? 0 : recorder.runTimes.sum / recorder.runTimes.count,
+      max_task_duration_us: recorder.runTimes.max,
+      slow_tasks: recorder.slowTasks,
+      queue_wait_us: recorder.queueWaits.percentiles(),
+      run_time_us: recorder.runTimes.percentiles(),
+      outcomes: {
+        success: core.counts.succeeded,
+        failure: core.counts.failed,
+        defect: core.counts.defects,
+        interrupted: core.counts.interrupted,
+        crashed: core.counts.crashed,
+        rejected: core.counts.rejected
+      },
+      worker_restarts: core.restarts,
+      worker_utilization: core.utilization().map(({ value }) => value)
     }))
   })
 })
@@ -283,7 +324,31 @@ export const layerInline = <const Tasks extends ReadonlyArray<ComputeTask.Any>>(
           queuedTasks: 0,
           workerRestarts: 0,
           ...runner!.counts.outcomes
-        }))
+        })),
+        metrics: Effect.sync((): ComputeMetrics.Snapshot => {
+          const { outcomes } = runner!.counts
+          const none = { p50: 0, p90: 0, p99: 0, max: 0 }
+          return {
+            tasks_total: outcomes.submitted,
+            tasks_active: runner!.counts.active,
+            tasks_queued: 0,
+            avg_task_duration_us: 0,
+            max_task_duration_us: 0,
+            slow_tasks: 0,
+            queue_wait_us: none,
+            run_time_us: none,
+            outcomes: {
+              success: outcomes.succeeded,
+              failure: outcomes.failed,
+              defect: outcomes.defects,
+              interrupted: outcomes.interrupted,
+              crashed: outcomes.crashed,
+              rejected: outcomes.rejected
+            },
+            worker_restarts: 0,
+            worker_utilization: []
+          }
+        })
       })
       runner = Inline.make(options.tasks, Context.add(services, ComputePool, pool))
       return pool
@@ -344,3 +409,24 @@ export const join = <A, E1, R1, B, E2, R2>(
  * @since 0.1.0
  */
 export const stats: Effect.Effect<PoolStats, never, ComputePool> = ComputePool.use((pool) => pool.stats)
+
+/**
+ * The pool's metrics snapshot: the reference's fields (`tasks_total`, `tasks_active`, average and maximum task
+ * duration in microseconds, `slow_tasks`) plus queue-wait and run-time percentiles and outcome counts. The same
+ * figures are Effect metrics (see `ComputeMetrics`) for exporters.
+ *
+ * @example
+ * ```ts
+ * import { Console, Effect } from "effect"
+ * import { ComputePool } from "effect-compute"
+ *
+ * const report = Effect.flatMap(ComputePool.metrics, (m) =>
+ *   Console.log(`${m.tasks_active} active, avg ${(m.avg_task_duration_us / 1000).toFixed(2)} ms, ${m.slow_tasks} slow`))
+ * ```
+ *
+ * @category operations
+ * @since 0.1.0
+ */
+export const metrics: Effect.Effect<ComputeMetrics.Snapshot, never, ComputePool> = ComputePool.use((pool) =>
+  pool.metrics
+)

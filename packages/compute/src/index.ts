@@ -45,3 +45,10 @@ export * as ComputeParallel from "./ComputeParallel.ts"
  * @since 0.1.0
  */
 export * as ComputeScope from "./ComputeScope.ts"
+
+/**
+ * The pool's Effect metrics and the snapshot type.
+ *
+ * @since 0.1.0
+ */
+export * as ComputeMetrics from "./ComputeMetrics.ts"

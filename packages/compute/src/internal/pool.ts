@@ -6,7 +6,7 @@
  * one `postMessage`. `ComputePool` wraps it in Effects.
  */
 import * as Schema from "effect/Schema"
-import { performance } from "node:perf_hooks"
+import { type EventLoopUtilization, performance } from "node:perf_hooks"
 import type { Worker as NodeWorker } from "node:worker_threads"
 import * as ComputeTask from "../ComputeTask.ts"
 import * as Codec from "./codec.ts"
@@ -40,6 +40,24 @@ const forwardedTask = (name: string): ComputeTask.Any => {
 
 const interrupted: Settlement = { _tag: "Interrupted" }
 
+const outcomeOf = (settlement: Settlement): OutcomeName => {
+  switch (settlement._tag) {
+    case "Success":
+      return "success"
+    case "Defect":
+      return "defect"
+    case "Interrupted":
+      return "interrupted"
+    case "Crashed":
+      return "crashed"
+    case "Encoding":
+      // A payload that could not be sent or read never ran.
+      return settlement.direction === "payload" ? "rejected" : "failure"
+    default:
+      return "failure"
+  }
+}
+
 /** A worker with tasks in flight that has said nothing for this long is busy in a long task. */
 const quietAfterMs = 3
 
@@ -64,6 +82,8 @@ export class Job {
   state: State = State.Waiting
   encoded: unknown = undefined
   worker: WorkerSlot | undefined = undefined
+  /** `performance.now()` when it was queued (admitted) */
+  queuedAt = 0
   /** its cell in `worker.claims` while it is there */
   claim = -1
   /** subtasks it spawned that have not ended: while any run, it is suspended and does not count as load */
@@ -152,6 +172,19 @@ class WorkerSlot {
   }
 }
 
+/** How a task ended, as metrics name it. */
+export type OutcomeName = "success" | "failure" | "defect" | "interrupted" | "crashed" | "rejected"
+
+/** Told of every step of every task, to keep metrics; all calls are synchronous and cheap. */
+export interface PoolObserver {
+  readonly submitted: (task: string) => void
+  readonly dispatched: (task: string, waitMs: number) => void
+  /** `runMs` is the handler's time in its worker, when the worker reported one */
+  readonly completed: (task: string, outcome: OutcomeName, runMs: number | undefined) => void
+  readonly restarted: () => void
+  readonly gauges: (active: number, queued: number, live: number) => void
+}
+
 /** Counts of outcomes, for tests and the metrics snapshot: every submitted job lands in exactly one. */
 export interface OutcomeCounts {
   submitted: number
@@ -197,9 +230,39 @@ export class PoolCore {
 
   readonly options: PoolOptions
   private readonly spawnThread: (id: number) => NodeWorker
-  constructor(options: PoolOptions, spawnThread: (id: number) => NodeWorker) {
+  private readonly observer: PoolObserver | undefined
+  constructor(options: PoolOptions, spawnThread: (id: number) => NodeWorker, observer?: PoolObserver) {
     this.options = options
     this.spawnThread = spawnThread
+    this.observer = observer
+  }
+
+  /** Counts one outcome of one task: the only place outcomes are counted. */
+  private record(task: ComputeTask.Any, outcome: OutcomeName, runMs?: number): void {
+    switch (outcome) {
+      case "success":
+        this.counts.succeeded++
+        break
+      case "failure":
+        this.counts.failed++
+        break
+      case "defect":
+        this.counts.defects++
+        break
+      case "interrupted":
+        this.counts.interrupted++
+        break
+      case "crashed":
+        this.counts.crashed++
+        break
+      case "rejected":
+        this.counts.rejected++
+    }
+    this.observer?.completed(task.name, outcome, runMs)
+  }
+
+  private updateGauges(): void {
+    this.observer?.gauges(this.activeJobs, this.queueDepth, this.workers.length)
   }
 
   get liveWorkers(): number {
@@ -210,6 +273,22 @@ export class PoolCore {
     let active = 0
     for (const worker of this.workers) active += worker.jobs.size
     return active
+  }
+
+  /** Each live worker's event-loop utilisation: since it started, or since `previous` when given. */
+  utilization(previous?: Map<number, EventLoopUtilization>): Array<{ workerId: number; value: number }> {
+    const out: Array<{ workerId: number; value: number }> = []
+    for (const worker of this.workers) {
+      if (!worker.ready) continue
+      const now = worker.thread.performance.eventLoopUtilization()
+      const before = previous?.get(worker.id)
+      const value = before === undefined
+        ? now.utilization
+        : worker.thread.performance.eventLoopUtilization(now, before).utilization
+      previous?.set(worker.id, now)
+      out.push({ workerId: worker.id, value })
+    }
+    return out
   }
 
   get queueDepth(): number {
@@ -231,13 +310,14 @@ export class PoolCore {
     settle: (settlement: Settlement) => void
   ): Job | undefined {
     this.counts.submitted++
+    this.observer?.submitted(task.name)
     if (this.closing) {
-      this.counts.rejected++
+      this.record(task, "rejected")
       settle({ _tag: "Closed", message: `the pool is closed; task "${task.name}" was not run` })
       return undefined
     }
     if (this.queuedCount >= this.options.maxQueue && this.options.onQueueFull === "fail") {
-      this.counts.rejected++
+      this.record(task, "rejected")
       settle({ _tag: "QueueFull", capacity: this.options.maxQueue })
       return undefined
     }
@@ -271,7 +351,7 @@ export class PoolCore {
         else this.waitingCount--
         job.state = State.Done
         job.cancelled = true
-        this.counts.interrupted++
+        this.record(job.task, "interrupted")
         this.finished()
         if (wasQueued) this.admitWaiting()
         this.compactIfStale()
@@ -348,10 +428,11 @@ export class PoolCore {
       const wasCancelled = job.cancelled
       job.state = State.Done
       if (wasCancelled) {
-        this.counts.interrupted++
+        this.record(job.task, "interrupted")
         job.stopped?.()
       } else {
-        this.counts.rejected++
+        // Dispatched or not, it never ran to an end of its own.
+        this.record(job.task, "rejected")
         job.settle({ _tag: "Closed", message })
       }
     }
@@ -381,7 +462,7 @@ export class PoolCore {
       ? Codec.encodeAll(job.task.payload, job.payload as ReadonlyArray<unknown>)
       : Codec.encode(job.task.payload, job.payload)
     if (!encoded.ok) {
-      this.counts.rejected++
+      this.record(job.task, "rejected")
       job.state = State.Done
       job.settle({
         _tag: "Encoding",
@@ -392,6 +473,7 @@ export class PoolCore {
     }
     job.encoded = encoded.value
     job.state = State.Queued
+    job.queuedAt = performance.now()
     this.queuedCount++
     this.queue.push(job)
     return true
@@ -446,6 +528,7 @@ export class PoolCore {
       this.queuedCount--
       this.admitWaiting()
       job.state = State.Running
+      this.observer?.dispatched(job.task.name, now - job.queuedAt)
       // An idle worker's quiet spell starts with its first task, not with its last answer.
       if (worker.load === 0) worker.lastHeard = now
       worker.take(job)
@@ -459,6 +542,7 @@ export class PoolCore {
       batch.push(job.id, job.task.name, job.kind, job.claim, job.encoded)
     }
     if (batches === undefined) return
+    this.updateGauges()
     // A lone task (nothing else in flight or queued) wants its result back at once; under load, results coalesce.
     if (batches.size === 1 && this.queuedCount === 0) {
       const [[worker, batch]] = batches
@@ -545,12 +629,17 @@ export class PoolCore {
   private onResults(worker: WorkerSlot, message: ReadonlyArray<unknown>): void {
     // A worker that finishes tasks is not part of a crash loop: the respawn backoff starts over.
     this.recentCrashes = 0
-    for (let i = 1; i < message.length; i += 3) {
+    for (let i = 1; i < message.length; i += Protocol.ResultEntry) {
       const job = worker.jobs.get(message[i] as number)
       if (job === undefined) continue
       worker.release(job)
-      this.complete(job, this.settlementOf(job, worker, message[i + 1] as number, message[i + 2]))
+      this.complete(
+        job,
+        this.settlementOf(job, worker, message[i + 1] as number, message[i + 2]),
+        message[i + 3] as number
+      )
     }
+    this.updateGauges()
     // More work for this worker, or, once it is idle, work to take from a busy one.
     if (this.queuedCount > 0 || worker.load === 0) this.scheduleDispatch()
   }
@@ -595,31 +684,16 @@ export class PoolCore {
   }
 
   /** The single exit of a dispatched job: counts it once and tells its caller (or its interrupter). */
-  private complete(job: Job, settlement: Settlement): void {
+  private complete(job: Job, settlement: Settlement, runMs?: number): void {
     if (job.state === State.Done) return
     job.state = State.Done
     job.encoded = undefined
     if (job.graceTimer !== undefined) clearTimeout(job.graceTimer)
     if (job.cancelled) {
-      this.counts.interrupted++
+      this.record(job.task, "interrupted", runMs)
       job.stopped?.()
     } else {
-      switch (settlement._tag) {
-        case "Success":
-          this.counts.succeeded++
-          break
-        case "Defect":
-          this.counts.defects++
-          break
-        case "Interrupted":
-          this.counts.interrupted++
-          break
-        case "Crashed":
-          this.counts.crashed++
-          break
-        default:
-          this.counts.failed++
-      }
+      this.record(job.task, outcomeOf(settlement), runMs)
       job.settle(settlement)
     }
     this.finished()
@@ -771,6 +845,7 @@ export class PoolCore {
     worker.children.clear()
     if (this.closing && this.outstanding === 0) return
     this.restarts++
+    this.observer?.restarted()
     this.respawnWithBackoff()
   }
 
@@ -793,7 +868,7 @@ export class PoolCore {
       for (let job = deque.shift(); job !== undefined; job = deque.shift()) {
         if (job.state === State.Done) continue
         job.state = State.Done
-        this.counts.rejected++
+        this.record(job.task, "rejected")
         job.settle({ _tag: "Closed", message: `the pool closed before task "${job.task.name}" could run` })
         this.finished()
       }

@@ -46,8 +46,9 @@ export const ChildResult = 3
 export const Ready = 10
 /** worker -> main: `[StartFailed, ErrorInfo]`: the per-worker Layer failed to build. */
 export const StartFailed = 11
-/** worker -> main: `[Results, id, Outcome, value, id, Outcome, value, ...]` */
+/** worker -> main: `[Results, id, Outcome, value, runMs, id, Outcome, value, runMs, ...]` */
 export const Results = 12
+export const ResultEntry = 4
 /**
  * worker -> main: `[Spawn, requestId, parentId, taskName, kind, encodedPayload]`: a task running here (`parentId`)
  * uses the pool itself. The pool answers with `ChildResult`.

@@ -117,16 +117,17 @@ export const start = (options: WorkerRuntimeOptions): void => {
       port.postMessage(message)
     } catch {
       // One result could not be cloned: send them one by one so only that one fails.
-      for (let i = 1; i < message.length; i += 3) {
+      for (let i = 1; i < message.length; i += Protocol.ResultEntry) {
         const id = message[i] as number
         try {
-          port.postMessage([Protocol.Results, id, message[i + 1], message[i + 2]])
+          port.postMessage([Protocol.Results, id, message[i + 1], message[i + 2], message[i + 3]])
         } catch (cause) {
           port.postMessage([
             Protocol.Results,
             id,
             Protocol.Outcome.ResultUnsendable,
-            `the result could not be sent to the main thread: ${Protocol.errorInfo(cause).message}`
+            `the result could not be sent to the main thread: ${Protocol.errorInfo(cause).message}`,
+            message[i + 3]
           ])
         }
       }
@@ -146,16 +147,16 @@ export const start = (options: WorkerRuntimeOptions): void => {
     }
   }
 
-  const report = (id: number, outcome: number, value: unknown) => {
+  const report = (id: number, outcome: number, value: unknown, runMs = 0) => {
     running.delete(id)
-    outbox.push(id, outcome, value)
+    outbox.push(id, outcome, value, runMs)
   }
 
   /** Set while a Run message is being handled: outcomes reported then go out with that message's flush. */
   let inRun = false
 
-  const finish = (id: number, outcome: number, value: unknown) => {
-    report(id, outcome, value)
+  const finish = (id: number, outcome: number, value: unknown, runMs: number) => {
+    report(id, outcome, value, runMs)
     if (!inRun) scheduleFlush()
   }
 
@@ -252,9 +253,10 @@ export const start = (options: WorkerRuntimeOptions): void => {
     if (!decoded.ok) return report(id, Protocol.Outcome.PayloadUndecodable, decoded.error)
     const state: Running = {}
     let finished = false
+    const started = performance.now()
     invoke(id, task, decoded.value, makeContext(claim, state), state, (outcome, value) => {
       finished = true
-      finish(id, outcome, value)
+      finish(id, outcome, value, performance.now() - started)
     })
     if (!finished) running.set(id, state)
   }
@@ -270,9 +272,10 @@ export const start = (options: WorkerRuntimeOptions): void => {
     const results: Array<unknown> = []
     let finished = false
     let looping = false
+    const started = performance.now()
     const end = (outcome: number, value: unknown) => {
       finished = true
-      finish(id, outcome, value)
+      finish(id, outcome, value, performance.now() - started)
     }
     const onItem: Done = (outcome, value) => {
       if (outcome !== Protocol.Outcome.Success) return end(outcome, value)
@@ -342,7 +345,8 @@ export const start = (options: WorkerRuntimeOptions): void => {
       execute: (task, payload) => spawnChild(parentId, task, Protocol.Kind.Single, payload),
       executeChunk: (task, payloads) =>
         payloads.length === 0 ? Effect.succeed([]) : spawnChild(parentId, task, Protocol.Kind.Chunk, payloads),
-      stats: Effect.die(new Error("ComputePool.stats is only available on the main thread, not inside a task"))
+      stats: Effect.die(new Error("ComputePool.stats is only available on the main thread, not inside a task")),
+      metrics: Effect.die(new Error("ComputePool.metrics is only available on the main thread, not inside a task"))
     })
 
   const onChildResult = (requestId: number, settlement: Settlement) => {

@@ -1,0 +1,159 @@
+/**
+ * The pool's Effect metrics, and the snapshot type of `ComputePool.metrics`.
+ *
+ * Counters carry a `task` attribute (and `outcome` for completions), so a Prometheus or OTLP exporter shows them per
+ * task. Queue wait and run time are separate histograms: the reference mixed them. Every submitted task is counted
+ * once in `compute_tasks_submitted_total` and once, when it ends, in `compute_tasks_completed_total` under exactly one
+ * outcome, whatever path it took.
+ *
+ * @since 0.1.0
+ */
+import * as Metric from "effect/Metric"
+
+/** Seconds from 1 µs to about 100 s, in steps of about 1.5×: the range of queue waits and run times. */
+const durationBoundaries = Metric.exponentialBoundaries({ start: 0.000_001, factor: 1.5, count: 46 })
+
+/**
+ * Tasks submitted, by `task`.
+ *
+ * @category metrics
+ * @since 0.1.0
+ */
+export const tasksSubmitted = Metric.counter("compute_tasks_submitted_total", {
+  description: "Tasks submitted to the compute pool",
+  incremental: true
+})
+
+/**
+ * Tasks ended, by `task` and `outcome` (success, failure, defect, interrupted, crashed, rejected).
+ *
+ * @category metrics
+ * @since 0.1.0
+ */
+export const tasksCompleted = Metric.counter("compute_tasks_completed_total", {
+  description: "Tasks ended, by outcome",
+  incremental: true
+})
+
+/**
+ * Tasks dispatched to workers and not yet ended.
+ *
+ * @category metrics
+ * @since 0.1.0
+ */
+export const tasksActive = Metric.gauge("compute_tasks_active", { description: "Tasks running on workers" })
+
+/**
+ * Tasks waiting on the main thread (queued, and callers suspended on a full queue).
+ *
+ * @category metrics
+ * @since 0.1.0
+ */
+export const queueDepth = Metric.gauge("compute_queue_depth", { description: "Tasks waiting for a worker" })
+
+/**
+ * Workers alive.
+ *
+ * @category metrics
+ * @since 0.1.0
+ */
+export const liveWorkers = Metric.gauge("compute_live_workers", { description: "Workers alive" })
+
+/**
+ * Seconds from submission to dispatch to a worker, by `task`.
+ *
+ * @category metrics
+ * @since 0.1.0
+ */
+export const queueWait = Metric.histogram("compute_queue_wait_seconds", {
+  description: "Time tasks waited for a worker",
+  boundaries: durationBoundaries
+})
+
+/**
+ * Seconds a handler ran in its worker, by `task`.
+ *
+ * @category metrics
+ * @since 0.1.0
+ */
+export const runTime = Metric.histogram("compute_run_time_seconds", {
+  description: "Time handlers ran in workers",
+  boundaries: durationBoundaries
+})
+
+/**
+ * Tasks that ran longer than the slow-task threshold (100 ms by default), by `task`.
+ *
+ * @category metrics
+ * @since 0.1.0
+ */
+export const slowTasks = Metric.counter("compute_slow_tasks_total", {
+  description: "Tasks that ran longer than the slow-task threshold",
+  incremental: true
+})
+
+/**
+ * Workers replaced after a crash or a kill.
+ *
+ * @category metrics
+ * @since 0.1.0
+ */
+export const workerRestarts = Metric.counter("compute_worker_restarts_total", {
+  description: "Workers replaced after dying",
+  incremental: true
+})
+
+/**
+ * Event-loop utilisation of each worker (0..1) since the previous sample, by `worker`: how busy it is.
+ *
+ * @category metrics
+ * @since 0.1.0
+ */
+export const workerUtilization = Metric.gauge("compute_worker_utilization", {
+  description: "Event-loop utilisation of each worker since the previous sample"
+})
+
+/**
+ * Percentiles of a duration, in microseconds (bucket upper bounds, so within 25% above the true value).
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface Percentiles {
+  readonly p50: number
+  readonly p90: number
+  readonly p99: number
+  readonly max: number
+}
+
+/**
+ * `ComputePool.metrics`: the reference's `ComputeMetrics` fields, plus percentiles of queue wait and run time.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface Snapshot {
+  /** tasks submitted since the pool started */
+  readonly tasks_total: number
+  /** tasks running on workers now */
+  readonly tasks_active: number
+  /** tasks waiting for a worker now */
+  readonly tasks_queued: number
+  readonly avg_task_duration_us: number
+  readonly max_task_duration_us: number
+  /** tasks that ran longer than the slow-task threshold */
+  readonly slow_tasks: number
+  readonly queue_wait_us: Percentiles
+  readonly run_time_us: Percentiles
+  readonly outcomes: {
+    readonly success: number
+    readonly failure: number
+    readonly defect: number
+    readonly interrupted: number
+    readonly crashed: number
+    readonly rejected: number
+  }
+  readonly worker_restarts: number
+  /** each live worker's event-loop utilisation since the pool started (0..1) */
+  readonly worker_utilization: ReadonlyArray<number>
+}

@@ -1,0 +1,98 @@
+import { assert, describe, it } from "@effect/vitest"
+import { Effect, Fiber, Metric } from "effect"
+import { ComputePool } from "effect-compute"
+import { Add, BusyFor, Echo, ExitProcess, Sleep, Square, Throw } from "./fixtures/tasks.ts"
+
+const entry = new URL("./fixtures/worker.ts", import.meta.url)
+
+const poll = <R>(check: Effect.Effect<boolean, never, R>) =>
+  Effect.gen(function*() {
+    for (let i = 0; i < 5_000; i++) {
+      if (yield* check) return
+      yield* Effect.sleep(2)
+    }
+    assert.fail("condition never held")
+  })
+
+/** The value of a counter or gauge series, by metric id and attributes. */
+const valueOf = (
+  snapshot: ReadonlyArray<Metric.Metric.Snapshot>,
+  id: string,
+  attributes: Record<string, string> = {}
+): number => {
+  let total = 0
+  for (const entry of snapshot) {
+    if (entry.id !== id) continue
+    const attrs = (entry.attributes ?? {}) as Record<string, unknown>
+    if (!Object.entries(attributes).every(([key, value]) => attrs[key] === value)) continue
+    const state = entry.state as { count?: number; value?: number }
+    total += Number(state.count ?? state.value ?? 0)
+  }
+  return total
+}
+
+describe("metrics", () => {
+  it.live("every outcome is counted once, per task, and active returns to 0", () =>
+    Effect.gen(function*() {
+      yield* ComputePool.execute(Add, [1, 2])
+      yield* Effect.exit(ComputePool.execute(Square, -1))
+      yield* Effect.exit(ComputePool.execute(Throw, "boom"))
+      yield* Effect.exit(ComputePool.execute(Echo, () => 1))
+      yield* Effect.exit(ComputePool.execute(ExitProcess, 4))
+      const sleeping = yield* Effect.forkChild(ComputePool.execute(Sleep, 60_000))
+      yield* poll(Effect.map(ComputePool.stats, (stats) => stats.activeTasks === 1))
+      yield* Fiber.interrupt(sleeping)
+      yield* ComputePool.execute(BusyFor, 80)
+
+      const snapshot = yield* Metric.snapshot
+      const submitted = valueOf(snapshot, "compute_tasks_submitted_total")
+      const completed = valueOf(snapshot, "compute_tasks_completed_total")
+      assert.strictEqual(submitted, 7)
+      assert.strictEqual(completed, submitted)
+      for (
+        const [task, outcome] of [
+          ["Add", "success"],
+          ["Square", "failure"],
+          ["Throw", "defect"],
+          ["Echo", "rejected"],
+          ["ExitProcess", "crashed"],
+          ["Sleep", "interrupted"],
+          ["BusyFor", "success"]
+        ]
+      ) {
+        assert.strictEqual(valueOf(snapshot, "compute_tasks_completed_total", { task: task!, outcome: outcome! }), 1)
+      }
+      yield* poll(
+        Effect.map(Metric.snapshot, (now) =>
+          valueOf(now, "compute_tasks_active") === 0 && valueOf(now, "compute_live_workers") === 2)
+      )
+      assert.strictEqual(valueOf(snapshot, "compute_worker_restarts_total"), 1)
+      assert.strictEqual(valueOf(snapshot, "compute_slow_tasks_total", { task: "BusyFor" }), 1)
+      // One queue wait per task dispatched (all seven: Echo's payload was taken and failed only as it was sent).
+      assert.strictEqual(valueOf(snapshot, "compute_queue_wait_seconds"), 7)
+      assert.isAtLeast(valueOf(snapshot, "compute_run_time_seconds", { task: "BusyFor" }), 1)
+
+      // The replacement worker reports its utilisation once it is ready.
+      yield* poll(Effect.map(ComputePool.metrics, (metrics) =>
+        metrics.worker_utilization.length === 2))
+      const metrics = yield* ComputePool.metrics
+      assert.strictEqual(metrics.tasks_total, 7)
+      assert.strictEqual(metrics.tasks_active, 0)
+      assert.strictEqual(metrics.slow_tasks, 1)
+      assert.deepStrictEqual(metrics.outcomes, {
+        success: 2,
+        failure: 1,
+        defect: 1,
+        interrupted: 1,
+        crashed: 1,
+        rejected: 1
+      })
+      assert.isAtLeast(metrics.max_task_duration_us, 80_000)
+      assert.isAtLeast(metrics.run_time_us.p99, metrics.run_time_us.p50)
+      assert.strictEqual(metrics.worker_restarts, 1)
+      assert.strictEqual(metrics.worker_utilization.length, 2)
+      for (const value of metrics.worker_utilization) {
+        assert.isTrue(value >= 0 && value <= 1)
+      }
+    }).pipe(Effect.provide(ComputePool.layer({ entry, threads: 2, slowTaskThreshold: "50 millis" }))))
+})
