@@ -16,7 +16,6 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Worker from "effect/workers/Worker"
 import { availableParallelism } from "node:os"
-import type { EventLoopUtilization } from "node:perf_hooks"
 import { Worker as NodeWorker } from "node:worker_threads"
 import { ComputeError, InvalidOptions, WorkerStartFailed } from "./ComputeError.ts"
 import type * as ComputeMetrics from "./ComputeMetrics.ts"
@@ -187,18 +186,7 @@ export const make = Effect.fnUntraced(function*(options: Omit<ComputePoolOptions
         await core.close()
       })
   )
-  // Each worker's event-loop utilisation since the previous sample, once a second, as a gauge.
-  const lastUtilization = new Map<number, EventLoopUtilization>()
-  yield* Effect.acquireRelease(
-    Effect.sync(() => {
-      const timer = setInterval(() => {
-        for (const { value, workerId } of core.utilization(lastUtilization)) recorder.utilization(workerId, value)
-      }, 1_000)
-      timer.unref()
-      return timer
-    }),
-    (timer) => Effect.sync(() => clearInterval(timer))
-  )
+  yield* Effect.addFinalizer(() => Effect.sync(() => recorder.close()))
 
   const submit = (task: ComputeTask.Any, kind: number, payload: unknown): Effect.Effect<any, any> =>
     Effect.callback((resume) => {
@@ -226,8 +214,8 @@ export const make = Effect.fnUntraced(function*(options: Omit<ComputePoolOptions
       tasks_total: core.counts.submitted,
       tasks_active: core.activeJobs,
       tasks_queued: core.queueDepth,
-      avg_task_duration_us: recorder.runTimes.count === 0 ? 0 : recorder.runTimes.sum / recorder.runTimes.count,
-      max_task_duration_us: recorder.runTimes.max,
+      avg_task_duration_us: recorder.runTimes.count === 0 ? 0 : (recorder.runTimes.sum / recorder.runTimes.count) * 1e6,
+      max_task_duration_us: recorder.runTimes.max * 1e6,
       slow_tasks: recorder.slowTasks,
       queue_wait_us: recorder.queueWaits.percentiles(),
       run_time_us: recorder.runTimes.percentiles(),
@@ -240,7 +228,7 @@ export const make = Effect.fnUntraced(function*(options: Omit<ComputePoolOptions
         rejected: core.counts.rejected
       },
       worker_restarts: core.restarts,
-      worker_utilization: core.utilization().map(({ value }) => value)
+      worker_utilization: core.utilization()
     }))
   })
 })

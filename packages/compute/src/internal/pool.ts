@@ -6,7 +6,7 @@
  * one `postMessage`. `ComputePool` wraps it in Effects.
  */
 import * as Schema from "effect/Schema"
-import { type EventLoopUtilization, performance } from "node:perf_hooks"
+import { performance } from "node:perf_hooks"
 import type { Worker as NodeWorker } from "node:worker_threads"
 import * as ComputeTask from "../ComputeTask.ts"
 import * as Codec from "./codec.ts"
@@ -124,6 +124,8 @@ class WorkerSlot {
   /** set when the pool terminates the worker on purpose; the message explains why to the tasks it fails */
   killReason: string | undefined = undefined
   lastError: unknown = undefined
+  /** undoes what the observer was told when the worker became ready */
+  forget: (() => void) | undefined = undefined
   readonly jobs = new Map<number, Job>()
   /** subtasks spawned by this worker's tasks, by the worker's request id */
   readonly children = new Map<number, Job>()
@@ -183,6 +185,8 @@ export interface PoolObserver {
   readonly completed: (task: string, outcome: OutcomeName, runMs: number | undefined) => void
   readonly restarted: () => void
   readonly gauges: (active: number, queued: number, live: number) => void
+  /** A worker is ready; the function returned is called when it exits. */
+  readonly workerReady: (workerId: number, utilization: () => number) => () => void
 }
 
 /** Counts of outcomes, for tests and the metrics snapshot: every submitted job lands in exactly one. */
@@ -275,20 +279,11 @@ export class PoolCore {
     return active
   }
 
-  /** Each live worker's event-loop utilisation: since it started, or since `previous` when given. */
-  utilization(previous?: Map<number, EventLoopUtilization>): Array<{ workerId: number; value: number }> {
-    const out: Array<{ workerId: number; value: number }> = []
-    for (const worker of this.workers) {
-      if (!worker.ready) continue
-      const now = worker.thread.performance.eventLoopUtilization()
-      const before = previous?.get(worker.id)
-      const value = before === undefined
-        ? now.utilization
-        : worker.thread.performance.eventLoopUtilization(now, before).utilization
-      previous?.set(worker.id, now)
-      out.push({ workerId: worker.id, value })
-    }
-    return out
+  /** Each ready worker's event-loop utilisation since it started (0..1). */
+  utilization(): Array<number> {
+    return this.workers.filter((worker) => worker.ready).map((worker) =>
+      worker.thread.performance.eventLoopUtilization().utilization
+    )
   }
 
   get queueDepth(): number {
@@ -797,6 +792,11 @@ export class PoolCore {
 
   private onReady(worker: WorkerSlot): void {
     worker.ready = true
+    worker.forget = this.observer?.workerReady(
+      worker.id,
+      () => worker.thread.performance.eventLoopUtilization().utilization
+    )
+    this.updateGauges()
     if (this.startWaiter !== undefined && --this.startWaiter.pending === 0) {
       const { resolve } = this.startWaiter
       this.startWaiter = undefined
@@ -822,6 +822,8 @@ export class PoolCore {
   private onExit(worker: WorkerSlot, exitCode: number): void {
     const index = this.workers.indexOf(worker)
     if (index >= 0) this.workers.splice(index, 1)
+    worker.forget?.()
+    this.updateGauges()
     if (this.closed) return
     const wasReady = worker.ready
     if (!wasReady && this.startWaiter !== undefined) {

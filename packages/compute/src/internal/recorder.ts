@@ -1,122 +1,178 @@
 /**
- * Keeps the pool's metrics: updates the Effect metrics of `ComputeMetrics` as tasks move, and the figures behind the
- * `ComputePool.metrics` snapshot. Every call is synchronous: metric handles per task name are made once and updated
- * with `updateUnsafe` in the context the pool was built in (so the caller's metric registry gets them).
+ * Keeps the pool's metrics in plain memory — a few additions per task on the hot path — and registers every series
+ * of `ComputeMetrics` with the metric registry of the context the pool was built in, so Effect's metric snapshot and
+ * exporters read the live figures when they ask. The same figures feed the `ComputePool.metrics` snapshot.
  */
 import type * as Context from "effect/Context"
 import * as Metric from "effect/Metric"
 import * as ComputeMetrics from "../ComputeMetrics.ts"
 import type { OutcomeName, PoolObserver } from "./pool.ts"
 
-/** Durations in microseconds, in buckets 25% apart from 1 µs up: enough for percentiles, in constant memory. */
+const boundaries = ComputeMetrics.durationBoundaries
+const logStart = Math.log(boundaries[0]!)
+const logFactor = Math.log(boundaries[1]! / boundaries[0]!)
+
+/** Durations in the buckets of `ComputeMetrics.durationBoundaries`. */
 class DurationHistogram {
-  private static readonly factor = 1.25
-  private readonly buckets = new Float64Array(120)
+  private readonly counts = new Float64Array(boundaries.length + 1)
   count = 0
   sum = 0
+  min = Number.MAX_VALUE
   max = 0
 
-  add(micros: number): void {
-    const index = micros <= 1 ? 0 : Math.min(Math.ceil(Math.log(micros) / Math.log(DurationHistogram.factor)), 119)
-    this.buckets[index]!++
+  add(seconds: number): void {
+    const index = seconds <= boundaries[0]!
+      ? 0
+      : Math.min(Math.ceil((Math.log(seconds) - logStart) / logFactor - 1e-9), boundaries.length)
+    this.counts[index]!++
     this.count++
-    this.sum += micros
-    if (micros > this.max) this.max = micros
+    this.sum += seconds
+    if (seconds < this.min) this.min = seconds
+    if (seconds > this.max) this.max = seconds
   }
 
-  percentile(p: number): number {
+  /** The state Effect's histogram metrics report: cumulative buckets. */
+  state() {
+    const buckets: Array<[number, number]> = []
+    let cumulated = 0
+    for (let i = 0; i < boundaries.length; i++) {
+      cumulated += this.counts[i]!
+      buckets.push([boundaries[i]!, cumulated])
+    }
+    return { buckets, count: this.count, min: this.count === 0 ? 0 : this.min, max: this.max, sum: this.sum }
+  }
+
+  /** A percentile in microseconds: the upper bound of its bucket, never above the largest value seen. */
+  percentileMicros(p: number): number {
     if (this.count === 0) return 0
     const rank = Math.ceil(p * this.count)
     let seen = 0
-    for (let i = 0; i < this.buckets.length; i++) {
-      seen += this.buckets[i]!
-      if (seen >= rank) return Math.min(DurationHistogram.factor ** i, this.max)
+    for (let i = 0; i < this.counts.length; i++) {
+      seen += this.counts[i]!
+      if (seen >= rank) return Math.min(boundaries[i] ?? this.max, this.max) * 1e6
     }
-    return this.max
+    return this.max * 1e6
   }
 
   percentiles(): ComputeMetrics.Percentiles {
-    return { p50: this.percentile(0.5), p90: this.percentile(0.9), p99: this.percentile(0.99), max: this.max }
+    return {
+      p50: this.percentileMicros(0.5),
+      p90: this.percentileMicros(0.9),
+      p99: this.percentileMicros(0.99),
+      max: this.max * 1e6
+    }
   }
-}
-
-interface TaskMetrics {
-  readonly submitted: Metric.Metric<number, unknown>
-  readonly completed: Record<OutcomeName, Metric.Metric<number, unknown>>
-  readonly queueWait: Metric.Metric<number, unknown>
-  readonly runTime: Metric.Metric<number, unknown>
-  readonly slow: Metric.Metric<number, unknown>
 }
 
 const outcomes: ReadonlyArray<OutcomeName> = ["success", "failure", "defect", "interrupted", "crashed", "rejected"]
 
+interface TaskFigures {
+  submitted: number
+  readonly completed: Record<OutcomeName, number>
+  readonly queueWait: DurationHistogram
+  readonly runTime: DurationHistogram
+  slow: number
+}
+
+const noop = () => {}
+
 export class Recorder implements PoolObserver {
-  private readonly byTask = new Map<string, TaskMetrics>()
+  private readonly byTask = new Map<string, TaskFigures>()
+  private readonly registrations: Array<Metric.Registration> = []
   readonly queueWaits = new DurationHistogram()
   readonly runTimes = new DurationHistogram()
   slowTasks = 0
+  restarts = 0
+  active = 0
+  queued = 0
+  live = 0
   private readonly context: Context.Context<never>
   private readonly slowAfterMs: number
 
   constructor(context: Context.Context<never>, slowAfterMs: number) {
     this.context = context
     this.slowAfterMs = slowAfterMs
+    this.register(ComputeMetrics.tasksActive, () => ({ value: this.active }))
+    this.register(ComputeMetrics.queueDepth, () => ({ value: this.queued }))
+    this.register(ComputeMetrics.liveWorkers, () => ({ value: this.live }))
+    this.register(ComputeMetrics.workerRestarts, () => ({ count: this.restarts, incremental: true }))
   }
 
-  private metricsOf(task: string): TaskMetrics {
-    let metrics = this.byTask.get(task)
-    if (metrics === undefined) {
-      const completed = {} as Record<OutcomeName, Metric.Metric<number, unknown>>
+  private register<State>(metric: Metric.Metric<any, State>, get: () => State): Metric.Registration {
+    const registration = Metric.registerUnsafe(metric, this.context, { get, update: noop, modify: noop })
+    this.registrations.push(registration)
+    return registration
+  }
+
+  private figuresOf(task: string): TaskFigures {
+    let figures = this.byTask.get(task)
+    if (figures === undefined) {
+      const created: TaskFigures = {
+        submitted: 0,
+        completed: { success: 0, failure: 0, defect: 0, interrupted: 0, crashed: 0, rejected: 0 },
+        queueWait: new DurationHistogram(),
+        runTime: new DurationHistogram(),
+        slow: 0
+      }
+      const counter = (count: () => number) => () => ({ count: count(), incremental: true })
+      this.register(Metric.withAttributes(ComputeMetrics.tasksSubmitted, { task }), counter(() => created.submitted))
       for (const outcome of outcomes) {
-        completed[outcome] = Metric.withAttributes(ComputeMetrics.tasksCompleted, { task, outcome })
+        this.register(
+          Metric.withAttributes(ComputeMetrics.tasksCompleted, { task, outcome }),
+          counter(() => created.completed[outcome])
+        )
       }
-      metrics = {
-        submitted: Metric.withAttributes(ComputeMetrics.tasksSubmitted, { task }),
-        completed,
-        queueWait: Metric.withAttributes(ComputeMetrics.queueWait, { task }),
-        runTime: Metric.withAttributes(ComputeMetrics.runTime, { task }),
-        slow: Metric.withAttributes(ComputeMetrics.slowTasks, { task })
-      }
-      this.byTask.set(task, metrics)
+      this.register(Metric.withAttributes(ComputeMetrics.queueWait, { task }), () => created.queueWait.state())
+      this.register(Metric.withAttributes(ComputeMetrics.runTime, { task }), () => created.runTime.state())
+      this.register(Metric.withAttributes(ComputeMetrics.slowTasks, { task }), counter(() => created.slow))
+      this.byTask.set(task, created)
+      figures = created
     }
-    return metrics
+    return figures
   }
 
   readonly submitted = (task: string): void => {
-    this.metricsOf(task).submitted.updateUnsafe(1, this.context)
+    this.figuresOf(task).submitted++
   }
 
   readonly dispatched = (task: string, waitMs: number): void => {
-    this.queueWaits.add(waitMs * 1_000)
-    this.metricsOf(task).queueWait.updateUnsafe(waitMs / 1_000, this.context)
+    this.queueWaits.add(waitMs / 1_000)
+    this.figuresOf(task).queueWait.add(waitMs / 1_000)
   }
 
   readonly completed = (task: string, outcome: OutcomeName, runMs: number | undefined): void => {
-    const metrics = this.metricsOf(task)
-    metrics.completed[outcome].updateUnsafe(1, this.context)
+    const figures = this.figuresOf(task)
+    figures.completed[outcome]++
     if (runMs === undefined) return
-    this.runTimes.add(runMs * 1_000)
-    metrics.runTime.updateUnsafe(runMs / 1_000, this.context)
+    this.runTimes.add(runMs / 1_000)
+    figures.runTime.add(runMs / 1_000)
     if (runMs > this.slowAfterMs) {
       this.slowTasks++
-      metrics.slow.updateUnsafe(1, this.context)
+      figures.slow++
     }
   }
 
   readonly restarted = (): void => {
-    ComputeMetrics.workerRestarts.updateUnsafe(1, this.context)
+    this.restarts++
   }
 
   readonly gauges = (active: number, queued: number, live: number): void => {
-    ComputeMetrics.tasksActive.updateUnsafe(active, this.context)
-    ComputeMetrics.queueDepth.updateUnsafe(queued, this.context)
-    ComputeMetrics.liveWorkers.updateUnsafe(live, this.context)
+    this.active = active
+    this.queued = queued
+    this.live = live
   }
 
-  utilization(workerId: number, value: number): void {
-    Metric.withAttributes(ComputeMetrics.workerUtilization, { worker: String(workerId) }).updateUnsafe(
-      value,
-      this.context
+  /** A worker is ready: its utilisation becomes a gauge series until it exits. */
+  readonly workerReady = (workerId: number, utilization: () => number): () => void => {
+    const registration = this.register(
+      Metric.withAttributes(ComputeMetrics.workerUtilization, { worker: String(workerId) }),
+      () => ({ value: utilization() })
     )
+    return () => registration.remove()
+  }
+
+  /** Removes every series: the pool is gone. */
+  close(): void {
+    for (const registration of this.registrations.splice(0)) registration.remove()
   }
 }
