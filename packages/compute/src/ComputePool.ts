@@ -10,13 +10,15 @@
  *
  * @since 0.1.0
  */
+import type * as Config from "effect/Config"
 import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Worker from "effect/workers/Worker"
-import { availableParallelism } from "node:os"
+import { pathToFileURL } from "node:url"
 import { Worker as NodeWorker } from "node:worker_threads"
+import * as ComputeConfig from "./ComputeConfig.ts"
 import { ComputeError, InvalidOptions, WorkerStartFailed } from "./ComputeError.ts"
 import type * as ComputeMetrics from "./ComputeMetrics.ts"
 import type * as ComputeTask from "./ComputeTask.ts"
@@ -24,6 +26,7 @@ import * as Inline from "./internal/inline.ts"
 import { PoolCore } from "./internal/pool.ts"
 import * as Protocol from "./internal/protocol.ts"
 import { Recorder } from "./internal/recorder.ts"
+import { serveCaptureKey, type ServedEntry } from "./internal/serveCapture.ts"
 import { type Settlement, toEffect } from "./internal/settlement.ts"
 
 /**
@@ -119,8 +122,7 @@ export interface ComputePoolOptions {
  * @category constructors
  * @since 0.1.0
  */
-export const defaultThreads = (cores: number = availableParallelism()): number =>
-  Math.min(Math.max(Math.floor(cores / 2), 2), 16, Math.max(cores, 1))
+export const defaultThreads: (cores?: number) => number = ComputeConfig.defaultThreadCount
 
 const invalid = (key: string, value: unknown, rule: string) =>
   new ComputeError({
@@ -342,6 +344,82 @@ export const layerInline = <const Tasks extends ReadonlyArray<ComputeTask.Any>>(
       return pool
     })
   )
+
+/**
+ * The pool from a `ComputeConfig` (see that module: presets, TOML): checked, with the reference's oversubscription
+ * warning logged when pool threads + the main thread + `ioThreads` exceed 1.5 × the cores. With `threads: 0` the pool
+ * is disabled: the entry's tasks (and per-worker Layer) run inline on the calling thread, logged at info.
+ *
+ * @example
+ * ```ts
+ * import { ComputeConfig, ComputePool } from "effect-compute"
+ *
+ * const entry = new URL("./worker.ts", import.meta.url)
+ * const Mixed = ComputePool.layerFromConfig(entry, ComputeConfig.presets.mixed)
+ * const FromFile = ComputePool.layerFromConfig(entry, ComputeConfig.loadToml("./runtime.toml"))
+ * ```
+ *
+ * @category layers
+ * @since 0.1.0
+ */
+export const layerFromConfig = (
+  entry: string | URL,
+  config: ComputeConfig.ComputeConfig | Effect.Effect<ComputeConfig.ComputeConfig, ComputeError>
+): Layer.Layer<ComputePool, ComputeError> =>
+  Layer.unwrap(Effect.gen(function*() {
+    const resolved = Effect.isEffect(config) ? yield* config : config
+    const options = yield* ComputeConfig.toPoolOptions(entry, resolved)
+    const warning = ComputeConfig.oversubscription(options.threads, options.ioThreads)
+    if (warning !== undefined) yield* Effect.logWarning(warning)
+    if (options.threads === 0) {
+      yield* Effect.logInfo("compute pool disabled (compute_threads = 0): tasks run inline on the calling thread")
+      const served = yield* Effect.promise(() => captureServe(entry))
+      return layerInline({ tasks: served.tasks, layer: served.layer as any })
+    }
+    return layer(options)
+  }))
+
+/**
+ * The pool configured through Effect `Config` — environment variables `COMPUTE_THREADS`, `COMPUTE_STACK_SIZE`... by
+ * default (see `ComputeConfig.config`), or any `ConfigProvider`.
+ *
+ * @example
+ * ```ts
+ * import { ComputePool } from "effect-compute"
+ *
+ * // COMPUTE_THREADS=4 COMPUTE_STACK_SIZE=4MB node main.ts
+ * const Pool = ComputePool.layerConfig(new URL("./worker.ts", import.meta.url))
+ * ```
+ *
+ * @category layers
+ * @since 0.1.0
+ */
+export const layerConfig = (
+  entry: string | URL,
+  config: Config.Config<ComputeConfig.ComputeConfig> = ComputeConfig.config
+): Layer.Layer<ComputePool, ComputeError> =>
+  layerFromConfig(
+    entry,
+    Effect.mapError(
+      config,
+      (error) => new ComputeError({ reason: new InvalidOptions({ key: "config", message: error.message }) })
+    )
+  )
+
+/** Imports a worker entry on this thread to learn what it serves, for a pool disabled by `threads: 0`. */
+const captureServe = async (entry: string | URL) => {
+  const capture: { served?: ServedEntry } = {}
+  ;(globalThis as any)[serveCaptureKey] = capture
+  try {
+    await import(typeof entry === "string" && !entry.startsWith("file:") ? pathToFileURL(entry).href : String(entry))
+  } finally {
+    delete (globalThis as any)[serveCaptureKey]
+  }
+  if (capture.served === undefined) {
+    throw new Error(`the worker entry ${String(entry)} did not call ComputeWorker.serve`)
+  }
+  return capture.served
+}
 
 /**
  * Runs a task on the pool and returns its result. Interrupting the caller interrupts the task: removed if queued,

@@ -10,6 +10,7 @@ import { isMainThread, parentPort } from "node:worker_threads"
 import type { ComputePool } from "./ComputePool.ts"
 import type * as ComputeTask from "./ComputeTask.ts"
 import * as Protocol from "./internal/protocol.ts"
+import { serveCaptureKey, type ServedEntry } from "./internal/serveCapture.ts"
 import * as WorkerRuntime from "./internal/workerRuntime.ts"
 
 /**
@@ -58,6 +59,12 @@ export type WorkerServices<Tasks extends ReadonlyArray<ComputeTask.Any>> = Exclu
  * @since 0.1.0
  */
 export const serve = <const Tasks extends ReadonlyArray<ComputeTask.Any>>(options: ServeOptions<Tasks>): void => {
+  const capture = (globalThis as any)[serveCaptureKey] as { served?: ServedEntry } | undefined
+  if (isMainThread && capture !== undefined) {
+    // A pool disabled by `threads: 0` imported this entry to run its tasks inline.
+    capture.served = { tasks: options.tasks, layer: options.layer }
+    return
+  }
   const port = parentPort
   if (isMainThread || port === null) {
     throw new Error(

@@ -52,3 +52,10 @@ export * as ComputeScope from "./ComputeScope.ts"
  * @since 0.1.0
  */
 export * as ComputeMetrics from "./ComputeMetrics.ts"
+
+/**
+ * Configuration: Effect Config, TOML `[runtime]` keys, presets.
+ *
+ * @since 0.1.0
+ */
+export * as ComputeConfig from "./ComputeConfig.ts"
