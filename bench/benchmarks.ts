@@ -31,8 +31,11 @@ const count = (sizes: Sizes, full: number, quick: number, scale: number) =>
   Math.max(1, Math.round((sizes.quick ? quick : full) * scale))
 
 const pooled: ReadonlyArray<PoolName> = ["effect-compute", "piscina", "raw"]
-/** Effect's own worker platform: measured on the dispatch benchmarks, where its per-message fiber shows. */
-const dispatch: ReadonlyArray<PoolName> = [...pooled, "effect-workers"]
+/**
+ * The dispatch benchmarks also run Effect's own worker platform (where its per-message fiber shows) and effect-compute
+ * with a tracer installed and with its metrics off (the cost of each on the dispatch path).
+ */
+const dispatch: ReadonlyArray<PoolName> = [...pooled, "effect-workers", "ec-traced", "ec-no-metrics"]
 const withInline: ReadonlyArray<PoolName> = [...pooled, "inline"]
 
 export const benchmarks: ReadonlyArray<Benchmark> = [

@@ -5,7 +5,7 @@
  * Effect program would use it: `pool.execute` inside `Effect.forEach` with a concurrency bound.
  */
 import { NodeWorker } from "@effect/platform-node"
-import { Effect, Exit, ManagedRuntime, Scope } from "effect"
+import { Effect, Exit, Layer, ManagedRuntime, Scope, Tracer } from "effect"
 import { ComputeParallel, ComputePool } from "effect-compute"
 import * as EffectWorker from "effect/workers/Worker"
 import { Worker } from "node:worker_threads"
@@ -66,8 +66,21 @@ const promisePool = (call: (op: Op, n: number) => Promise<unknown>, close: () =>
   close
 })
 
-export const effectCompute = async (threads: number): Promise<BenchPool> => {
-  const runtime = ManagedRuntime.make(ComputePool.layer({ entry: workerUrl("effect-compute"), threads }))
+/** A tracer that keeps nothing: tracing is on (a span per task, context sent to workers) at the least cost. */
+const discardingTracer = Tracer.make({ span: (options) => Tracer.nativeTracer.span(options) })
+
+export const effectCompute = async (
+  threads: number,
+  variant: { readonly tracing?: boolean; readonly metrics?: boolean } = {}
+): Promise<BenchPool> => {
+  const layer = ComputePool.layer({
+    entry: workerUrl("effect-compute"),
+    threads,
+    ...(variant.metrics === false ? { metrics: false } : {})
+  })
+  const runtime = ManagedRuntime.make(
+    variant.tracing === true ? layer.pipe(Layer.provideMerge(Layer.succeed(Tracer.Tracer, discardingTracer))) : layer
+  )
   const pool = await runtime.runPromise(ComputePool.ComputePool.useSync((service) => service))
   return {
     sequential: (count) =>
@@ -196,7 +209,9 @@ export const inline = async (): Promise<BenchPool> => ({
 })
 
 export const pools = {
-  "effect-compute": effectCompute,
+  "effect-compute": (threads: number) => effectCompute(threads),
+  "ec-traced": (threads: number) => effectCompute(threads, { tracing: true }),
+  "ec-no-metrics": (threads: number) => effectCompute(threads, { metrics: false }),
   piscina,
   raw,
   "effect-workers": effectWorkers,

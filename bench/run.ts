@@ -93,7 +93,15 @@ const speedup = (row: Row, other: PoolName): number | undefined => {
   return row.benchmark.higherIsBetter ? ours / theirs : theirs / ours
 }
 
-const columns: ReadonlyArray<PoolName> = ["effect-compute", "piscina", "raw", "effect-workers", "inline"]
+const columns: ReadonlyArray<PoolName> = [
+  "effect-compute",
+  "piscina",
+  "raw",
+  "effect-workers",
+  "ec-traced",
+  "ec-no-metrics",
+  "inline"
+]
 const header = ["benchmark", "unit", ...columns, "vs piscina", "vs inline"]
 const table = rows.map((row) => [
   row.benchmark.title,

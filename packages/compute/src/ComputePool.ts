@@ -15,6 +15,7 @@ import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import * as Tracer from "effect/Tracer"
 import * as Worker from "effect/workers/Worker"
 import { pathToFileURL } from "node:url"
 import { Worker as NodeWorker } from "node:worker_threads"
@@ -23,7 +24,7 @@ import { ComputeError, InvalidOptions, WorkerStartFailed } from "./ComputeError.
 import type * as ComputeMetrics from "./ComputeMetrics.ts"
 import type * as ComputeTask from "./ComputeTask.ts"
 import * as Inline from "./internal/inline.ts"
-import { PoolCore } from "./internal/pool.ts"
+import { type Job, PoolCore } from "./internal/pool.ts"
 import * as Protocol from "./internal/protocol.ts"
 import { Recorder } from "./internal/recorder.ts"
 import { serveCaptureKey, type ServedEntry } from "./internal/serveCapture.ts"
@@ -103,6 +104,14 @@ export interface ComputePoolOptions {
   readonly interruptGracePeriod?: Duration.Input | undefined
   /** On shutdown, how long in-flight and queued tasks may finish before they fail with `PoolClosed`. Default 10 s. */
   readonly shutdownTimeout?: Duration.Input | undefined
+  /**
+   * A span per task (`compute.execute <task>`, with the task, worker, queue wait, run time and outcome), its context
+   * carried into the worker so the handler's spans join the caller's trace. Default: on when a tracer other than
+   * Effect's built-in one is installed where the pool is built.
+   */
+  readonly tracing?: boolean | undefined
+  /** Keep the pool's metrics (`ComputeMetrics`, `ComputePool.metrics`). Default true; off only to measure their cost. */
+  readonly metrics?: boolean | undefined
   /** A task that runs longer than this counts as slow (`compute_slow_tasks_total`, `slow_tasks`). Default 100 ms. */
   readonly slowTaskThreshold?: Duration.Input | undefined
   /** Thread name prefix; workers are named `${name}-${id}`. Default "effect-compute". */
@@ -173,7 +182,7 @@ export const make = Effect.fnUntraced(function*(options: Omit<ComputePoolOptions
       throw new TypeError("the Worker.Spawner given to ComputePool must return node:worker_threads Workers")
     }
     return thread
-  }, recorder)
+  }, options.metrics === false ? undefined : recorder)
   yield* Effect.acquireRelease(
     Effect.tryPromise({
       try: () => core.start(),
@@ -190,7 +199,7 @@ export const make = Effect.fnUntraced(function*(options: Omit<ComputePoolOptions
   )
   yield* Effect.addFinalizer(() => Effect.sync(() => recorder.close()))
 
-  const submit = (task: ComputeTask.Any, kind: number, payload: unknown): Effect.Effect<any, any> =>
+  const untraced = (task: ComputeTask.Any, kind: number, payload: unknown): Effect.Effect<any, any> =>
     Effect.callback((resume) => {
       const job = core.submit(task, kind, payload, (settlement) => resume(toEffect(task, settlement)))
       if (job === undefined) return
@@ -198,6 +207,32 @@ export const make = Effect.fnUntraced(function*(options: Omit<ComputePoolOptions
         core.cancel(job, () => stopped(Effect.void))
       })
     })
+
+  // A span per task only when a tracer other than Effect's built-in one was installed where the pool was built (or
+  // `tracing: true`): with tracing off, the dispatch path makes no span at all.
+  const tracing = options.tracing ?? (yield* Effect.tracer) !== Tracer.nativeTracer
+  const traced = (task: ComputeTask.Any, kind: number, payload: unknown): Effect.Effect<any, any> =>
+    Effect.useSpan(`compute.execute ${task.name}`, { kind: "client" }, (span) => {
+      span.attribute("compute.task", task.name)
+      return Effect.callback((resume) => {
+        let job: Job | undefined = undefined
+        job = core.submit(task, kind, payload, (settlement) => {
+          span.attribute("compute.outcome", settlement._tag)
+          if (job !== undefined) {
+            if (job.worker !== undefined) span.attribute("compute.worker_id", job.worker.id)
+            span.attribute("compute.queue_wait_us", Math.round(job.waitMs * 1_000))
+            if (job.runMs !== undefined) span.attribute("compute.run_time_us", Math.round(job.runMs * 1_000))
+          }
+          resume(toEffect(task, settlement))
+        }, [span.traceId, span.spanId])
+        if (job === undefined) return
+        const submitted = job
+        return Effect.callback<void>((stopped) => {
+          core.cancel(submitted, () => stopped(Effect.void))
+        })
+      })
+    })
+  const submit = tracing ? traced : untraced
 
   return ComputePool.of({
     threads: resolved.threads,

@@ -84,6 +84,11 @@ export class Job {
   worker: WorkerSlot | undefined = undefined
   /** `performance.now()` when it was queued (admitted) */
   queuedAt = 0
+  /** milliseconds from queued to dispatched, and the handler's run time as its worker reported it */
+  waitMs = 0
+  runMs: number | undefined = undefined
+  /** `[traceId, spanId]` of the caller's span, when tracing: the parent of the spans its handler makes */
+  trace: readonly [string, string] | undefined = undefined
   /** its cell in `worker.claims` while it is there */
   claim = -1
   /** subtasks it spawned that have not ended: while any run, it is suspended and does not count as load */
@@ -302,7 +307,8 @@ export class PoolCore {
     task: ComputeTask.Any,
     kind: number,
     payload: unknown,
-    settle: (settlement: Settlement) => void
+    settle: (settlement: Settlement) => void,
+    trace?: readonly [string, string]
   ): Job | undefined {
     this.counts.submitted++
     this.observer?.submitted(task.name)
@@ -317,6 +323,7 @@ export class PoolCore {
       return undefined
     }
     const job = new Job(this.nextJobId++, task, kind, payload, settle)
+    job.trace = trace
     this.outstanding++
     // Behind anyone already suspended, to keep callers in order.
     if (this.queuedCount >= this.options.maxQueue || this.waitingCount > 0) {
@@ -523,7 +530,8 @@ export class PoolCore {
       this.queuedCount--
       this.admitWaiting()
       job.state = State.Running
-      this.observer?.dispatched(job.task.name, now - job.queuedAt)
+      job.waitMs = now - job.queuedAt
+      this.observer?.dispatched(job.task.name, job.waitMs)
       // An idle worker's quiet spell starts with its first task, not with its last answer.
       if (worker.load === 0) worker.lastHeard = now
       worker.take(job)
@@ -534,7 +542,7 @@ export class PoolCore {
         batches.set(worker, batch)
       }
       // The encoded payload stays with the job until it ends, in case it is taken back and sent elsewhere.
-      batch.push(job.id, job.task.name, job.kind, job.claim, job.encoded)
+      batch.push(job.id, job.task.name, job.kind, job.claim, job.encoded, job.trace)
     }
     if (batches === undefined) return
     this.updateGauges()
@@ -682,6 +690,7 @@ export class PoolCore {
   private complete(job: Job, settlement: Settlement, runMs?: number): void {
     if (job.state === State.Done) return
     job.state = State.Done
+    job.runMs = runMs
     job.encoded = undefined
     if (job.graceTimer !== undefined) clearTimeout(job.graceTimer)
     if (job.cancelled) {

@@ -8,14 +8,15 @@
 /** main -> worker: `[Init, workerId, claims: SharedArrayBuffer, threads]`: the first message a worker receives. */
 export const Init = 2
 /**
- * main -> worker: `[Run, urgent, id, taskName, kind, claim, encodedPayload, ...]`, five fields per task. `urgent` (1)
- * says nothing else is in flight anywhere in the pool: send the results back at once rather than coalescing them.
- * `claim` is the task's cell in the worker's claims array (see {@link Claim}).
+ * main -> worker: `[Run, urgent, id, taskName, kind, claim, encodedPayload, trace, ...]`, six fields per task.
+ * `urgent` (1) says nothing else is in flight anywhere in the pool: send the results back at once rather than
+ * coalescing them. `claim` is the task's cell in the worker's claims array (see {@link Claim}). `trace` is
+ * `[traceId, spanId]` of the caller's span when the pool traces, else undefined.
  */
 export const Run = 0
 /** The fields before the first task of a Run message, and the fields of each task. */
 export const RunHeader = 2
-export const RunEntry = 5
+export const RunEntry = 6
 
 /** What a Run entry carries: one payload, or a chunk of payloads whose results come back as one array. */
 export const Kind = {

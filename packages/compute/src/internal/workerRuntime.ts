@@ -10,6 +10,7 @@ import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
 import * as Scheduler from "effect/Scheduler"
 import * as Scope from "effect/Scope"
+import * as Tracer from "effect/Tracer"
 import { performance } from "node:perf_hooks"
 import type { MessagePort } from "node:worker_threads"
 import { ComputeError, EncodingError, isComputeError } from "../ComputeError.ts"
@@ -205,6 +206,7 @@ export const start = (options: WorkerRuntimeOptions): void => {
     payload: unknown,
     context: ComputeTask.TaskContext,
     state: Running,
+    trace: readonly [string, string] | undefined,
     done: Done
   ) => {
     let returned: unknown
@@ -216,7 +218,14 @@ export const start = (options: WorkerRuntimeOptions): void => {
     if (Effect.isEffect(returned)) {
       let exited = false
       // Each Effect handler gets the pool as a service, as itself: subtasks it spawns are counted as its own.
-      const interrupt = Effect.runCallbackWith(Context.add(services, ComputePool, nestedPool(id)))(returned as any, {
+      // When the caller traces, its span is the parent of the spans the handler makes: one trace covers both sides.
+      const effect = trace === undefined
+        ? returned as Effect.Effect<unknown, unknown>
+        : Effect.withParentSpan(
+          returned as Effect.Effect<unknown, unknown>,
+          Tracer.externalSpan({ traceId: trace[0], spanId: trace[1] })
+        )
+      const interrupt = Effect.runCallbackWith(Context.add(services, ComputePool, nestedPool(id)))(effect as any, {
         onExit: (exit) => {
           exited = true
           state.interrupt = undefined
@@ -243,18 +252,25 @@ export const start = (options: WorkerRuntimeOptions): void => {
     encodeOutcome(task.success, Protocol.Outcome.Success, returned, done)
   }
 
-  const runOne = (id: number, name: string, kind: number, claim: number, encodedPayload: unknown) => {
+  const runOne = (
+    id: number,
+    name: string,
+    kind: number,
+    claim: number,
+    encodedPayload: unknown,
+    trace: readonly [string, string] | undefined
+  ) => {
     // The pool took this task back before it started (interrupted, or moved to another worker): nothing to say.
     if (Atomics.compareExchange(claims, claim, id, Protocol.Claim.Started) !== id) return
     const task = registry.get(name)
     if (task === undefined) return report(id, Protocol.Outcome.NotServed, undefined)
-    if (kind === Protocol.Kind.Chunk) return runChunk(id, claim, task, encodedPayload as ReadonlyArray<unknown>)
+    if (kind === Protocol.Kind.Chunk) return runChunk(id, claim, task, encodedPayload as ReadonlyArray<unknown>, trace)
     const decoded = Codec.decode(task.payload, encodedPayload)
     if (!decoded.ok) return report(id, Protocol.Outcome.PayloadUndecodable, decoded.error)
     const state: Running = {}
     let finished = false
     const started = performance.now()
-    invoke(id, task, decoded.value, makeContext(claim, state), state, (outcome, value) => {
+    invoke(id, task, decoded.value, makeContext(claim, state), state, trace, (outcome, value) => {
       finished = true
       finish(id, outcome, value, performance.now() - started)
     })
@@ -266,7 +282,13 @@ export const start = (options: WorkerRuntimeOptions): void => {
    * item that did not succeed. Plain handlers run in one synchronous loop; a Promise or an Effect makes the loop
    * continue when it settles.
    */
-  const runChunk = (id: number, claim: number, task: ComputeTask.Any, items: ReadonlyArray<unknown>) => {
+  const runChunk = (
+    id: number,
+    claim: number,
+    task: ComputeTask.Any,
+    items: ReadonlyArray<unknown>,
+    trace: readonly [string, string] | undefined
+  ) => {
     const state: Running = {}
     const context = makeContext(claim, state)
     const results: Array<unknown> = []
@@ -291,7 +313,7 @@ export const start = (options: WorkerRuntimeOptions): void => {
         if ((index & 63) === 0 && context.isInterrupted()) return end(Protocol.Outcome.Interrupted, undefined)
         const decoded = Codec.decode(task.payload, items[index])
         if (!decoded.ok) return end(Protocol.Outcome.PayloadUndecodable, `item ${index}: ${decoded.error}`)
-        invoke(id, task, decoded.value, context, state, onItem)
+        invoke(id, task, decoded.value, context, state, trace, onItem)
         if (!finished && results.length === index) {
           // The item went async: onItem resumes the loop when it settles.
           looping = false
@@ -364,7 +386,8 @@ export const start = (options: WorkerRuntimeOptions): void => {
         message[i + 1] as string,
         message[i + 2] as number,
         message[i + 3] as number,
-        message[i + 4]
+        message[i + 4],
+        message[i + 5] as readonly [string, string] | undefined
       )
       if (outbox.length > 1 && performance.now() - lastFlush >= flushIntervalMs) flush()
     }
