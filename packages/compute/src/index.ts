@@ -59,3 +59,10 @@ export * as ComputeMetrics from "./ComputeMetrics.ts"
  * @since 0.1.0
  */
 export * as ComputeConfig from "./ComputeConfig.ts"
+
+/**
+ * Placement helpers: small (inline), medium and large (pool), adaptive, with validation.
+ *
+ * @since 0.1.0
+ */
+export * as ComputePlacement from "./ComputePlacement.ts"

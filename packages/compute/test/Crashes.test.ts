@@ -1,7 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Cause, Effect, Exit, Fiber } from "effect"
 import { ComputeError, ComputePool } from "effect-compute"
-import { Add, ExitProcess, Oom, Sleep, ThrowInTimer } from "./fixtures/tasks.ts"
+import { Add, ExitProcess, Oom, Sleep, ThrowInTimer, UseResource } from "./fixtures/tasks.ts"
 
 const entry = new URL("./fixtures/worker.ts", import.meta.url)
 
@@ -73,4 +73,16 @@ describe("worker crashes fail only the tasks on that worker", () => {
         })
       )
     ))
+
+  it.live("the per-worker Layer is built again, once, for the replacement worker", () =>
+    Effect.gen(function*() {
+      const before = yield* Effect.all(Array.from({ length: 5 }, () => ComputePool.execute(UseResource, undefined)))
+      assert.deepStrictEqual(new Set(before.map((r) => `${r.workerId}:${r.builds}`)).size, 1)
+      crashOf(yield* Effect.exit(ComputePool.execute(ExitProcess, 1)))
+      const after = yield* Effect.all(Array.from({ length: 5 }, () => ComputePool.execute(UseResource, undefined)))
+      for (const result of after) {
+        assert.notStrictEqual(result.workerId, before[0]!.workerId, "a new worker")
+        assert.strictEqual(result.builds, 1, "built once in the new worker, not per task")
+      }
+    }).pipe(Effect.provide(ComputePool.layer({ entry, threads: 1 }))))
 })
