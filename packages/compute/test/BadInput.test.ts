@@ -1,0 +1,114 @@
+import { assert, describe, it } from "@effect/vitest"
+import { Cause, Effect, Exit } from "effect"
+import { ComputeError, ComputePool } from "effect-compute"
+import * as fc from "fast-check"
+import { Add, Echo } from "./fixtures/tasks.ts"
+
+const entry = new URL("./fixtures/worker.ts", import.meta.url)
+
+/** Structured clone's own equality: what `Echo` must give back for a value that can cross a thread. */
+const cloneOf = (value: unknown): unknown => structuredClone(value)
+
+const encodingReason = (exit: Exit.Exit<unknown, unknown>) => {
+  assert.isTrue(Exit.isFailure(exit))
+  const error = Cause.squash((exit as Exit.Failure<unknown, unknown>).cause)
+  assert.isTrue(ComputeError.isComputeError(error), `expected a ComputeError, got ${String(error)}`)
+  const reason = (error as ComputeError.ComputeError).reason
+  assert.strictEqual(reason._tag, "EncodingError")
+  return reason as ComputeError.EncodingError
+}
+
+/** Values structured clone can carry: nested, with -0, NaN, BigInt, Dates, Maps, Sets, typed arrays. */
+const cloneable = fc.anything({
+  maxDepth: 4,
+  withBigInt: true,
+  withDate: true,
+  withMap: true,
+  withSet: true,
+  withTypedArray: true,
+  withSparseArray: true,
+  withNullPrototype: false,
+  withObjectString: false,
+  withBoxedValues: false
+})
+
+/** Values that cannot cross a thread, each hidden somewhere inside an ordinary value. */
+const uncloneable = fc.oneof(
+  fc.constant(() => 1),
+  fc.constant(Symbol("nope")),
+  fc.constant({
+    get broken(): number {
+      throw new Error("getter throws")
+    }
+  }),
+  fc.constant(new WeakMap())
+).chain((bad) =>
+  fc.oneof(
+    fc.constant(bad),
+    fc.constant({ nested: { deeper: [1, bad] } }),
+    fc.constant([bad]),
+    fc.constant(new Map([["key", bad]]))
+  )
+)
+
+describe("bad input, property-based, on real workers", () => {
+  it.layer(ComputePool.layer({ entry, threads: 2 }))((it) => {
+    it.effect("any cloneable value round-trips exactly", () =>
+      Effect.promise(() =>
+        fc.assert(
+          fc.asyncProperty(cloneable, async (value) => {
+            const back = await Effect.runPromise(Effect.exit(ComputePool.execute(Echo, value)).pipe(
+              Effect.provide(ComputePool.layerInline({ tasks: [Echo] }))
+            ))
+            assert.isTrue(Exit.isSuccess(back))
+            assert.deepStrictEqual((back as Exit.Success<unknown>).value, cloneOf(value))
+          }),
+          { numRuns: 100, seed: 20261126 }
+        )
+      ))
+
+    it.effect("the same values cross to real workers and back", () =>
+      Effect.gen(function*() {
+        const values = fc.sample(cloneable, { numRuns: 300, seed: 42 })
+        const results = yield* Effect.forEach(values, (value) => ComputePool.execute(Echo, value), {
+          concurrency: "unbounded"
+        })
+        for (let i = 0; i < values.length; i++) {
+          const expected = cloneOf(values[i])
+          if (Number.isNaN(expected)) assert.isTrue(Number.isNaN(results[i]))
+          else if (Object.is(expected, -0)) assert.isTrue(Object.is(results[i], -0), "-0 stays -0")
+          else assert.deepStrictEqual(results[i], expected)
+        }
+      }))
+
+    it.effect("a value that cannot cross fails that call with EncodingError, and the pool keeps serving", () =>
+      Effect.gen(function*() {
+        const values = fc.sample(uncloneable, { numRuns: 40, seed: 7 })
+        for (const value of values) {
+          const [bad, good] = yield* Effect.all([
+            Effect.exit(ComputePool.execute(Echo, value)),
+            ComputePool.execute(Add, [2, 3])
+          ], { concurrency: "unbounded" })
+          const reason = encodingReason(bad)
+          assert.strictEqual(reason.direction, "payload")
+          assert.include(reason.message, "Echo")
+          assert.strictEqual(good, 5)
+        }
+        const stats = yield* ComputePool.stats
+        assert.strictEqual(stats.activeTasks, 0)
+        assert.strictEqual(stats.workerRestarts, 0)
+      }))
+
+    it.effect("schema-invalid payloads fail with EncodingError naming the task", () =>
+      Effect.gen(function*() {
+        const values = fc.sample(fc.anything().filter((v) => !Array.isArray(v) || v.length !== 2), {
+          numRuns: 50,
+          seed: 3
+        })
+        for (const value of values) {
+          const reason = encodingReason(yield* Effect.exit(ComputePool.execute(Add, value as any)))
+          assert.include(reason.message, `task "Add"`)
+        }
+      }))
+  })
+})
