@@ -121,6 +121,8 @@ export const config: Config.Config<ComputeConfig> = Config.all({
   return defined as ComputeConfig
 }))
 
+const key = (field: keyof ComputeConfig) => tomlKeys[field]
+
 const invalid = (key: string, value: unknown, rule: string) =>
   new ComputeError({
     reason: new InvalidOptions({
@@ -227,7 +229,6 @@ export const toPoolOptions = (
   config: ComputeConfig
 ): Effect.Effect<ComputePoolOptions & { readonly threads: number; readonly ioThreads: number }, ComputeError> =>
   Effect.gen(function*() {
-    const key = (field: keyof ComputeConfig) => tomlKeys[field]
     const integer = (field: keyof ComputeConfig, min: number) => {
       const value = config[field]
       if (value === undefined) return Effect.succeed(undefined)

@@ -58,6 +58,19 @@ const misclassified = (task: string, placement: "small" | "large", elapsedMs: nu
     )
   )
 
+const die = (task: ComputeTask.Any, thrown: unknown) => {
+  const info = Protocol.errorInfo(thrown)
+  return Effect.die(
+    new TaskDefect({
+      task: task.name,
+      workerId: -1,
+      errorName: info.name,
+      message: info.message,
+      workerStack: info.stack
+    })
+  )
+}
+
 /** Runs a handler on the calling thread, with no encoding and no clone: what "small" means. */
 const runHere = <T extends ComputeTask.Any>(
   task: T,
@@ -70,28 +83,16 @@ const runHere = <T extends ComputeTask.Any>(
       signal: abort.signal,
       isInterrupted: () => abort.signal.aborted
     }
-    const die = (thrown: unknown) => {
-      const info = Protocol.errorInfo(thrown)
-      return Effect.die(
-        new TaskDefect({
-          task: task.name,
-          workerId: -1,
-          errorName: info.name,
-          message: info.message,
-          workerStack: info.stack
-        })
-      )
-    }
     let returned: unknown
     try {
       returned = task.handler(payload, context)
     } catch (thrown) {
-      return die(thrown)
+      return die(task, thrown)
     }
     if (Effect.isEffect(returned)) return returned as Effect.Effect<any, any, any>
     if (returned !== null && typeof returned === "object" && typeof (returned as any).then === "function") {
       return Effect.callback<any>((resume) => {
-        ;(returned as PromiseLike<unknown>).then((value) => resume(Effect.succeed(value)), (e) => resume(die(e)))
+        ;(returned as PromiseLike<unknown>).then((value) => resume(Effect.succeed(value)), (e) => resume(die(task, e)))
         return Effect.sync(() => abort.abort())
       })
     }

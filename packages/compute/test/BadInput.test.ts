@@ -57,9 +57,11 @@ describe("bad input, property-based, on real workers", () => {
       Effect.promise(() =>
         fc.assert(
           fc.asyncProperty(cloneable, async (value) => {
-            const back = await Effect.runPromise(Effect.exit(ComputePool.execute(Echo, value)).pipe(
-              Effect.provide(ComputePool.layerInline({ tasks: [Echo] }))
-            ))
+            const back = await Effect.runPromise(
+              Effect.exit(ComputePool.execute(Echo, value)).pipe(
+                Effect.provide(ComputePool.layerInline({ tasks: [Echo] }))
+              )
+            )
             assert.isTrue(Exit.isSuccess(back))
             assert.deepStrictEqual((back as Exit.Success<unknown>).value, cloneOf(value))
           }),

@@ -1,6 +1,9 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Cause, Effect, Exit, Fiber } from "effect"
 import { ComputeError, ComputePool } from "effect-compute"
+import { mkdtempSync, writeFileSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
 import { Add, ExitProcess, Oom, Sleep, ThrowInTimer, UseResource } from "./fixtures/tasks.ts"
 
 const entry = new URL("./fixtures/worker.ts", import.meta.url)
@@ -85,4 +88,20 @@ describe("worker crashes fail only the tasks on that worker", () => {
         assert.strictEqual(result.builds, 1, "built once in the new worker, not per task")
       }
     }).pipe(Effect.provide(ComputePool.layer({ entry, threads: 1 }))))
+
+  it.live("when replacements cannot start, queued tasks fail with WorkerStartFailed instead of waiting forever", () => {
+    const file = join(mkdtempSync(join(tmpdir(), "flaky-")), "builds")
+    writeFileSync(file, "0")
+    process.env["COMPUTE_TEST_FLAKY_FILE"] = file
+    const flaky = new URL("./fixtures/worker-flaky-layer.ts", import.meta.url)
+    return Effect.gen(function*() {
+      crashOf(yield* Effect.exit(ComputePool.execute(ExitProcess, 1)))
+      const exit = yield* Effect.exit(ComputePool.execute(Add, [1, 1]))
+      assert.isTrue(Exit.isFailure(exit))
+      const error = Cause.squash((exit as Exit.Failure<number, unknown>).cause) as ComputeError.ComputeError
+      assert.strictEqual(error.reason._tag, "WorkerStartFailed")
+      assert.include(error.message, "the model server is gone")
+      assert.include(error.message, "3 attempts in a row")
+    }).pipe(Effect.provide(ComputePool.layer({ entry: flaky, threads: 1 })))
+  })
 })

@@ -11,8 +11,10 @@ import type { Worker as NodeWorker } from "node:worker_threads"
 import * as ComputeTask from "../ComputeTask.ts"
 import * as Codec from "./codec.ts"
 import { Deque } from "./deque.ts"
+import { Job, State } from "./job.ts"
 import * as Protocol from "./protocol.ts"
 import type { Settlement } from "./settlement.ts"
+import { WorkerSlot } from "./workerSlot.ts"
 
 /** Claim cells beyond `maxInFlightPerWorker`, for tasks suspended while their subtasks run (nested parallelism). */
 const suspendedCapacity = 4_096
@@ -58,6 +60,9 @@ const outcomeOf = (settlement: Settlement): OutcomeName => {
   }
 }
 
+/** Replacement workers that may fail to start in a row, with none alive, before queued tasks are failed. */
+const maxStartFailures = 3
+
 /** A worker with tasks in flight that has said nothing for this long is busy in a long task. */
 const quietAfterMs = 3
 
@@ -67,116 +72,6 @@ export interface PoolOptions {
   readonly maxQueue: number
   readonly onQueueFull: "suspend" | "fail"
   readonly interruptGraceMs: number
-}
-
-const State = {
-  /** beyond the queue bound: the caller is suspended, the payload not yet encoded */
-  Waiting: 0,
-  Queued: 1,
-  Running: 2,
-  Done: 3
-} as const
-type State = (typeof State)[keyof typeof State]
-
-export class Job {
-  state: State = State.Waiting
-  encoded: unknown = undefined
-  worker: WorkerSlot | undefined = undefined
-  /** `performance.now()` when it was queued (admitted) */
-  queuedAt = 0
-  /** milliseconds from queued to dispatched, and the handler's run time as its worker reported it */
-  waitMs = 0
-  runMs: number | undefined = undefined
-  /** `[traceId, spanId]` of the caller's span, when tracing: the parent of the spans its handler makes */
-  trace: readonly [string, string] | undefined = undefined
-  /** its cell in `worker.claims` while it is there */
-  claim = -1
-  /** subtasks it spawned that have not ended: while any run, it is suspended and does not count as load */
-  readonly children = new Set<Job>()
-  /** for a subtask: the task that spawned it, if it is still known */
-  parent: Job | undefined = undefined
-  /** for a subtask: where to send its outcome */
-  origin: { readonly worker: WorkerSlot; readonly requestId: number } | undefined = undefined
-  /** set when the caller was interrupted: the outcome goes to `stopped`, not to the caller */
-  cancelled = false
-  stopped: (() => void) | undefined = undefined
-  graceTimer: ReturnType<typeof setTimeout> | undefined = undefined
-  readonly id: number
-  readonly task: ComputeTask.Any
-  /** `Kind.Chunk`: `payload` is an array of payloads and the success an array of results, in order */
-  readonly kind: number
-  readonly payload: unknown
-  readonly settle: (settlement: Settlement) => void
-  constructor(
-    id: number,
-    task: ComputeTask.Any,
-    kind: number,
-    payload: unknown,
-    settle: (settlement: Settlement) => void
-  ) {
-    this.id = id
-    this.task = task
-    this.kind = kind
-    this.payload = payload
-    this.settle = settle
-  }
-}
-
-class WorkerSlot {
-  ready = false
-  /** `performance.now()` when the worker last sent anything */
-  lastHeard = 0
-  /** set when the pool terminates the worker on purpose; the message explains why to the tasks it fails */
-  killReason: string | undefined = undefined
-  lastError: unknown = undefined
-  /** undoes what the observer was told when the worker became ready */
-  forget: (() => void) | undefined = undefined
-  readonly jobs = new Map<number, Job>()
-  /** subtasks spawned by this worker's tasks, by the worker's request id */
-  readonly children = new Map<number, Job>()
-  /** tasks of this worker suspended on subtasks */
-  suspended = 0
-  /** shared with the worker: see `Protocol.Claim` */
-  readonly claims: Int32Array
-  private readonly freeClaims: Array<number> = []
-  readonly id: number
-  readonly thread: NodeWorker
-  constructor(id: number, thread: NodeWorker, capacity: number) {
-    this.id = id
-    this.thread = thread
-    this.claims = new Int32Array(new SharedArrayBuffer(4 * capacity))
-    for (let claim = capacity - 1; claim >= 0; claim--) this.freeClaims.push(claim)
-  }
-
-  /** Tasks that occupy the worker: those in flight, less those suspended on subtasks. */
-  get load(): number {
-    return this.jobs.size - this.suspended
-  }
-
-  get hasFreeClaim(): boolean {
-    return this.freeClaims.length > 0
-  }
-
-  /** Places a job on this worker, in a claim cell that holds its id until the worker starts it. */
-  take(job: Job): void {
-    job.claim = this.freeClaims.pop()!
-    Atomics.store(this.claims, job.claim, job.id)
-    job.worker = this
-    this.jobs.set(job.id, job)
-  }
-
-  /** The worker is done with the job (it answered, or the job was taken back): its cell can be reused. */
-  release(job: Job): void {
-    this.jobs.delete(job.id)
-    this.freeClaims.push(job.claim)
-  }
-
-  /** Takes back a job the worker has not started; false if it already has. */
-  revoke(job: Job): boolean {
-    if (Atomics.compareExchange(this.claims, job.claim, job.id, Protocol.Claim.Revoked) !== job.id) return false
-    this.release(job)
-    return true
-  }
 }
 
 /** How a task ended, as metrics name it. */
@@ -221,6 +116,8 @@ export class PoolCore {
   private closing = false
   private closed = false
   private recentCrashes = 0
+  /** replacement workers that died before they were ready, in a row */
+  private startFailures = 0
   private readonly respawnTimers = new Set<ReturnType<typeof setTimeout>>()
   private drained: (() => void) | undefined = undefined
   private startWaiter: { pending: number; resolve: () => void; reject: (s: Settlement) => void } | undefined
@@ -742,7 +639,7 @@ export class PoolCore {
         }
         case Protocol.StartFailed: {
           const info = message[1] as Protocol.ErrorInfo
-          worker.killReason = "its per-worker Layer failed to build"
+          worker.killReason = `worker ${id} failed to start, its per-worker Layer failed: ${info.message}`
           void thread.terminate()
           return this.onStartFailed(id, `worker ${id} failed to start: ${info.stack ?? info.message}`)
         }
@@ -801,6 +698,7 @@ export class PoolCore {
 
   private onReady(worker: WorkerSlot): void {
     worker.ready = true
+    this.startFailures = 0
     worker.forget = this.observer?.workerReady(
       worker.id,
       () => worker.thread.performance.eventLoopUtilization().utilization
@@ -847,6 +745,7 @@ export class PoolCore {
       (worker.lastError !== undefined
         ? `worker ${worker.id} crashed: ${Protocol.errorInfo(worker.lastError).message}`
         : `worker ${worker.id} exited with code ${exitCode}`)
+    if (!wasReady) this.onReplacementFailed(worker.id, why)
     for (const job of worker.jobs.values()) {
       this.complete(job, { _tag: "Crashed", workerId: worker.id, exitCode, message: why })
     }
@@ -858,6 +757,29 @@ export class PoolCore {
     this.restarts++
     this.observer?.restarted()
     this.respawnWithBackoff()
+  }
+
+  /**
+   * A replacement worker died before it was ready (its entry or Layer fails now). Respawning goes on with backoff,
+   * but once several in a row have failed and no worker is left, queued callers are told now rather than left
+   * waiting for a worker that may never come.
+   */
+  private onReplacementFailed(workerId: number, why: string): void {
+    this.startFailures++
+    if (this.startFailures < maxStartFailures || this.workers.some((worker) => worker.ready)) return
+    const message = `no worker could start (${this.startFailures} attempts in a row); the last: ${why}`
+    for (const deque of [this.queue, this.waiting]) {
+      for (let job = deque.shift(); job !== undefined; job = deque.shift()) {
+        if (job.state !== State.Queued && job.state !== State.Waiting) continue
+        job.state = State.Done
+        this.record(job.task, "rejected")
+        job.settle({ _tag: "StartFailed", workerId, message })
+        this.finished()
+      }
+    }
+    this.queuedCount = 0
+    this.waitingCount = 0
+    this.updateGauges()
   }
 
   /** Replaces a dead worker at once, then with growing delays while workers die without finishing anything. */

@@ -76,6 +76,9 @@ interface TaskFigures {
 
 const noop = () => {}
 
+/** A counter series read from a figure the recorder keeps. */
+const counter = (count: () => number) => () => ({ count: count(), incremental: true })
+
 export class Recorder implements PoolObserver {
   private readonly byTask = new Map<string, TaskFigures>()
   private readonly registrations: Array<Metric.Registration> = []
@@ -114,7 +117,6 @@ export class Recorder implements PoolObserver {
         runTime: new DurationHistogram(),
         slow: 0
       }
-      const counter = (count: () => number) => () => ({ count: count(), incremental: true })
       this.register(Metric.withAttributes(ComputeMetrics.tasksSubmitted, { task }), counter(() => created.submitted))
       for (const outcome of outcomes) {
         this.register(

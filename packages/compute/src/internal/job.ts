@@ -1,0 +1,59 @@
+/**
+ * A submitted task on the main thread, from admission to its one outcome, and its lifecycle states.
+ */
+import type * as ComputeTask from "../ComputeTask.ts"
+import type { Settlement } from "./settlement.ts"
+import type { WorkerSlot } from "./workerSlot.ts"
+
+export const State = {
+  /** beyond the queue bound: the caller is suspended, the payload not yet encoded */
+  Waiting: 0,
+  Queued: 1,
+  Running: 2,
+  Done: 3
+} as const
+export type State = (typeof State)[keyof typeof State]
+
+export class Job {
+  state: State = State.Waiting
+  encoded: unknown = undefined
+  worker: WorkerSlot | undefined = undefined
+  /** `performance.now()` when it was queued (admitted) */
+  queuedAt = 0
+  /** milliseconds from queued to dispatched, and the handler's run time as its worker reported it */
+  waitMs = 0
+  runMs: number | undefined = undefined
+  /** `[traceId, spanId]` of the caller's span, when tracing: the parent of the spans its handler makes */
+  trace: readonly [string, string] | undefined = undefined
+  /** its cell in `worker.claims` while it is there */
+  claim = -1
+  /** subtasks it spawned that have not ended: while any run, it is suspended and does not count as load */
+  readonly children = new Set<Job>()
+  /** for a subtask: the task that spawned it, if it is still known */
+  parent: Job | undefined = undefined
+  /** for a subtask: where to send its outcome */
+  origin: { readonly worker: WorkerSlot; readonly requestId: number } | undefined = undefined
+  /** set when the caller was interrupted: the outcome goes to `stopped`, not to the caller */
+  cancelled = false
+  stopped: (() => void) | undefined = undefined
+  graceTimer: ReturnType<typeof setTimeout> | undefined = undefined
+  readonly id: number
+  readonly task: ComputeTask.Any
+  /** `Kind.Chunk`: `payload` is an array of payloads and the success an array of results, in order */
+  readonly kind: number
+  readonly payload: unknown
+  readonly settle: (settlement: Settlement) => void
+  constructor(
+    id: number,
+    task: ComputeTask.Any,
+    kind: number,
+    payload: unknown,
+    settle: (settlement: Settlement) => void
+  ) {
+    this.id = id
+    this.task = task
+    this.kind = kind
+    this.payload = payload
+    this.settle = settle
+  }
+}

@@ -1,0 +1,63 @@
+/**
+ * The main thread's handle on one worker: its thread, the jobs it holds, and the claim cells it shares with it.
+ */
+import type { Worker as NodeWorker } from "node:worker_threads"
+import type { Job } from "./job.ts"
+import * as Protocol from "./protocol.ts"
+
+export class WorkerSlot {
+  ready = false
+  /** `performance.now()` when the worker last sent anything */
+  lastHeard = 0
+  /** set when the pool terminates the worker on purpose; the message explains why to the tasks it fails */
+  killReason: string | undefined = undefined
+  lastError: unknown = undefined
+  /** undoes what the observer was told when the worker became ready */
+  forget: (() => void) | undefined = undefined
+  readonly jobs = new Map<number, Job>()
+  /** subtasks spawned by this worker's tasks, by the worker's request id */
+  readonly children = new Map<number, Job>()
+  /** tasks of this worker suspended on subtasks */
+  suspended = 0
+  /** shared with the worker: see `Protocol.Claim` */
+  readonly claims: Int32Array
+  private readonly freeClaims: Array<number> = []
+  readonly id: number
+  readonly thread: NodeWorker
+  constructor(id: number, thread: NodeWorker, capacity: number) {
+    this.id = id
+    this.thread = thread
+    this.claims = new Int32Array(new SharedArrayBuffer(4 * capacity))
+    for (let claim = capacity - 1; claim >= 0; claim--) this.freeClaims.push(claim)
+  }
+
+  /** Tasks that occupy the worker: those in flight, less those suspended on subtasks. */
+  get load(): number {
+    return this.jobs.size - this.suspended
+  }
+
+  get hasFreeClaim(): boolean {
+    return this.freeClaims.length > 0
+  }
+
+  /** Places a job on this worker, in a claim cell that holds its id until the worker starts it. */
+  take(job: Job): void {
+    job.claim = this.freeClaims.pop()!
+    Atomics.store(this.claims, job.claim, job.id)
+    job.worker = this
+    this.jobs.set(job.id, job)
+  }
+
+  /** The worker is done with the job (it answered, or the job was taken back): its cell can be reused. */
+  release(job: Job): void {
+    this.jobs.delete(job.id)
+    this.freeClaims.push(job.claim)
+  }
+
+  /** Takes back a job the worker has not started; false if it already has. */
+  revoke(job: Job): boolean {
+    if (Atomics.compareExchange(this.claims, job.claim, job.id, Protocol.Claim.Revoked) !== job.id) return false
+    this.release(job)
+    return true
+  }
+}
