@@ -16,10 +16,10 @@ import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Metric from "effect/Metric"
 import { performance } from "node:perf_hooks"
-import { ComputeError, TaskDefect } from "./ComputeError.ts"
+import type { ComputeError } from "./ComputeError.ts"
 import { ComputePool } from "./ComputePool.ts"
 import type * as ComputeTask from "./ComputeTask.ts"
-import * as Protocol from "./internal/protocol.ts"
+import * as Here from "./internal/runHere.ts"
 
 /**
  * Turns placement validation on (default off): `Effect.provideService(ComputePlacement.ValidatePlacement, true)`.
@@ -58,46 +58,12 @@ const misclassified = (task: string, placement: "small" | "large", elapsedMs: nu
     )
   )
 
-const die = (task: ComputeTask.Any, thrown: unknown) => {
-  const info = Protocol.errorInfo(thrown)
-  return Effect.die(
-    new TaskDefect({
-      task: task.name,
-      workerId: -1,
-      errorName: info.name,
-      message: info.message,
-      workerStack: info.stack
-    })
-  )
-}
-
 /** Runs a handler on the calling thread, with no encoding and no clone: what "small" means. */
 const runHere = <T extends ComputeTask.Any>(
   task: T,
   payload: ComputeTask.Payload<T>
 ): Effect.Effect<ComputeTask.Success<T>, ComputeTask.Failure<T> | ComputeError, ComputeTask.Services<T>> =>
-  Effect.suspend(() => {
-    const abort = new AbortController()
-    const context: ComputeTask.TaskContext = {
-      workerId: -1,
-      signal: abort.signal,
-      isInterrupted: () => abort.signal.aborted
-    }
-    let returned: unknown
-    try {
-      returned = task.handler(payload, context)
-    } catch (thrown) {
-      return die(task, thrown)
-    }
-    if (Effect.isEffect(returned)) return returned as Effect.Effect<any, any, any>
-    if (returned !== null && typeof returned === "object" && typeof (returned as any).then === "function") {
-      return Effect.callback<any>((resume) => {
-        ;(returned as PromiseLike<unknown>).then((value) => resume(Effect.succeed(value)), (e) => resume(die(task, e)))
-        return Effect.sync(() => abort.abort())
-      })
-    }
-    return Effect.succeed(returned)
-  })
+  Here.runHere(task, payload)
 
 const timed = <A, E, R>(effect: Effect.Effect<A, E, R>, onDone: (elapsedMs: number) => Effect.Effect<void>) =>
   Effect.suspend(() => {

@@ -2,17 +2,9 @@ import { assert, describe, it } from "@effect/vitest"
 import { Cause, Effect, Exit, Fiber } from "effect"
 import { ComputeError, ComputePool } from "effect-compute"
 import { Add, BusyFor, Double, Sleep, WhereAmI } from "./fixtures/tasks.ts"
+import { poll } from "./helpers.ts"
 
 const entry = new URL("./fixtures/worker.ts", import.meta.url)
-
-const poll = <R>(check: Effect.Effect<boolean, never, R>) =>
-  Effect.gen(function*() {
-    for (let i = 0; i < 5_000; i++) {
-      if (yield* check) return
-      yield* Effect.sleep(2)
-    }
-    assert.fail("condition never held")
-  })
 
 describe("the bounded queue", () => {
   it.live("with onQueueFull: \"fail\", a call beyond the bound fails with QueueFull and the rest complete", () =>

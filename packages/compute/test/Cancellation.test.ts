@@ -2,17 +2,9 @@ import { assert, describe, it } from "@effect/vitest"
 import { Effect, Exit, Fiber } from "effect"
 import { ComputePool } from "effect-compute"
 import { Add, CountRun, ReadRuns, Sleep, SpinCooperative, SpinForever, WaitForAbort } from "./fixtures/tasks.ts"
+import { poll } from "./helpers.ts"
 
 const entry = new URL("./fixtures/worker.ts", import.meta.url)
-
-const poll = <A>(check: Effect.Effect<boolean, never, A>) =>
-  Effect.gen(function*() {
-    for (let i = 0; i < 5_000; i++) {
-      if (yield* check) return
-      yield* Effect.sleep(2)
-    }
-    assert.fail("condition never held")
-  })
 
 const activeAtLeast = (n: number) => poll(Effect.map(ComputePool.stats, (stats) => stats.activeTasks >= n))
 

@@ -2,17 +2,9 @@ import { assert, describe, it } from "@effect/vitest"
 import { Effect, Fiber, Metric } from "effect"
 import { ComputePool } from "effect-compute"
 import { Add, BusyFor, Echo, ExitProcess, Sleep, Square, Throw } from "./fixtures/tasks.ts"
+import { poll } from "./helpers.ts"
 
 const entry = new URL("./fixtures/worker.ts", import.meta.url)
-
-const poll = <R>(check: Effect.Effect<boolean, never, R>) =>
-  Effect.gen(function*() {
-    for (let i = 0; i < 5_000; i++) {
-      if (yield* check) return
-      yield* Effect.sleep(2)
-    }
-    assert.fail("condition never held")
-  })
 
 /** The value of a counter or gauge series, by metric id and attributes. */
 const valueOf = (

@@ -1,16 +1,10 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Cause, Effect, Exit, Stream } from "effect"
-import { ComputeError, ComputeParallel, ComputePool } from "effect-compute"
+import { ComputeParallel, ComputePool } from "effect-compute"
 import { AddPair, Double, DoubleEffect, DoubleInPlace, Negative, Square, SumView } from "./fixtures/tasks.ts"
+import { reasonOf } from "./helpers.ts"
 
 const entry = new URL("./fixtures/worker.ts", import.meta.url)
-
-const reasonOf = <A, E>(exit: Exit.Exit<A, E>) => {
-  assert.isTrue(Exit.isFailure(exit))
-  const error = Cause.squash((exit as Exit.Failure<A, E>).cause)
-  assert.isTrue(ComputeError.isComputeError(error), String(error))
-  return (error as ComputeError.ComputeError).reason
-}
 
 describe("ComputeParallel on real workers", () => {
   it.layer(ComputePool.layer({ entry, threads: 2 }))((it) => {

@@ -5,6 +5,7 @@ import { mkdtempSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { Add, ExitProcess, Oom, Sleep, ThrowInTimer, UseResource } from "./fixtures/tasks.ts"
+import { poll } from "./helpers.ts"
 
 const entry = new URL("./fixtures/worker.ts", import.meta.url)
 
@@ -16,15 +17,6 @@ const crashOf = <A, E>(exit: Exit.Exit<A, E>): ComputeError.WorkerCrashed => {
   assert.strictEqual(reason._tag, "WorkerCrashed")
   return reason as ComputeError.WorkerCrashed
 }
-
-const poll = <R>(check: Effect.Effect<boolean, never, R>) =>
-  Effect.gen(function*() {
-    for (let i = 0; i < 5_000; i++) {
-      if (yield* check) return
-      yield* Effect.sleep(2)
-    }
-    assert.fail("condition never held")
-  })
 
 /** After a crash: the pool is back to full size and serves tasks. */
 const recovered = (threads: number) =>

@@ -2,25 +2,9 @@ import { assert, describe, it } from "@effect/vitest"
 import { Cause, Effect, Exit, Fiber } from "effect"
 import { ComputeError, ComputePool } from "effect-compute"
 import { DeepCrash, DeepSpin, MergeSort, ParallelFib } from "./fixtures/tasks.ts"
+import { poll, random } from "./helpers.ts"
 
 const entry = new URL("./fixtures/worker.ts", import.meta.url)
-
-/** A small seeded PRNG (mulberry32). */
-const random = (seed: number) => () => {
-  seed = (seed + 0x6D2B79F5) | 0
-  let t = Math.imul(seed ^ (seed >>> 15), seed | 1)
-  t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-  return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-}
-
-const poll = <R>(check: Effect.Effect<boolean, never, R>) =>
-  Effect.gen(function*() {
-    for (let i = 0; i < 5_000; i++) {
-      if (yield* check) return
-      yield* Effect.sleep(2)
-    }
-    assert.fail("condition never held")
-  })
 
 for (const threads of [1, 2]) {
   describe(`nested parallelism on ${threads} thread(s)`, () => {

@@ -2,16 +2,9 @@ import { assert, describe, it } from "@effect/vitest"
 import { Cause, Effect, Exit, Fiber } from "effect"
 import { ComputeError, ComputePool } from "effect-compute"
 import { Add, ExitProcess, Negative, Sleep, SpinCooperative, Square, Throw } from "./fixtures/tasks.ts"
+import { random } from "./helpers.ts"
 
 const entry = new URL("./fixtures/worker.ts", import.meta.url)
-
-/** A small seeded PRNG (mulberry32), so a failing mix can be replayed. */
-const random = (seed: number) => () => {
-  seed = (seed + 0x6D2B79F5) | 0
-  let t = Math.imul(seed ^ (seed >>> 15), seed | 1)
-  t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-  return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-}
 
 type Kind = "success" | "failure" | "defect" | "interrupt" | "spin-interrupt" | "crash"
 type Outcome = "success" | "failure" | "defect" | "interrupted" | "crashed" | "unexpected"

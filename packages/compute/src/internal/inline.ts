@@ -6,11 +6,12 @@ import * as Cause from "effect/Cause"
 import type * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
-import { ComputeError, EncodingError, TaskDefect, TaskNotServed } from "../ComputeError.ts"
+import { ComputeError, EncodingError, TaskNotServed } from "../ComputeError.ts"
 import type * as ComputeTask from "../ComputeTask.ts"
 import * as Codec from "./codec.ts"
 import type { OutcomeCounts } from "./pool.ts"
 import * as Protocol from "./protocol.ts"
+import { runHere } from "./runHere.ts"
 
 const encodingError = (task: ComputeTask.Any, direction: "payload" | "result", message: string) =>
   new ComputeError({ reason: new EncodingError({ task: task.name, direction, message }) })
@@ -49,17 +50,6 @@ const crossThread = (
     )
 }
 
-const defect = (task: ComputeTask.Any, thrown: unknown) => {
-  const info = Protocol.errorInfo(thrown)
-  return new TaskDefect({
-    task: task.name,
-    workerId: -1,
-    errorName: info.name,
-    message: info.message,
-    workerStack: info.stack
-  })
-}
-
 export const make = (tasks: ReadonlyArray<ComputeTask.Any>, services: Context.Context<any>) => {
   const registry = new Set(tasks)
   const counts = {
@@ -77,36 +67,7 @@ export const make = (tasks: ReadonlyArray<ComputeTask.Any>, services: Context.Co
   }
 
   const runHandler = (task: ComputeTask.Any, payload: unknown): Effect.Effect<unknown, unknown> =>
-    Effect.suspend(() => {
-      const abort = new AbortController()
-      const context: ComputeTask.TaskContext = {
-        workerId: -1,
-        signal: abort.signal,
-        isInterrupted: () => abort.signal.aborted
-      }
-      let returned: unknown
-      try {
-        returned = task.handler(payload, context)
-      } catch (thrown) {
-        return Effect.die(defect(task, thrown))
-      }
-      if (Effect.isEffect(returned)) {
-        return (returned as Effect.Effect<unknown, unknown, any>).pipe(
-          Effect.provideContext(services),
-          Effect.catchDefect((thrown) => Effect.die(defect(task, thrown)))
-        )
-      }
-      if (returned !== null && typeof returned === "object" && typeof (returned as any).then === "function") {
-        return Effect.callback<unknown>((resume) => {
-          ;(returned as PromiseLike<unknown>).then(
-            (value) => resume(Effect.succeed(value)),
-            (thrown) => resume(Effect.die(defect(task, thrown)))
-          )
-          return Effect.sync(() => abort.abort())
-        })
-      }
-      return Effect.succeed(returned)
-    })
+    Effect.provideContext(runHere(task, payload), services)
 
   const execute = (task: ComputeTask.Any, payload: unknown): Effect.Effect<unknown, unknown> =>
     Effect.suspend(() => {

@@ -343,7 +343,11 @@ export const start = (options: WorkerRuntimeOptions): void => {
         ))
       }
       const requestId = nextRequest++
-      children.set(requestId, (settlement) => resume(childEffect(task, kind, settlement)))
+      let settled = false
+      children.set(requestId, (settlement) => {
+        settled = true
+        resume(childEffect(task, kind, settlement))
+      })
       try {
         port.postMessage([Protocol.Spawn, requestId, parentId, task.name, kind, encoded.value])
       } catch (cause) {
@@ -354,8 +358,10 @@ export const start = (options: WorkerRuntimeOptions): void => {
           `the payload of task "${task.name}" could not be sent: ${Protocol.errorInfo(cause).message}`
         )))
       }
-      // Interrupted: ask the pool to stop the subtask, and wait until it has.
+      // Interrupted: ask the pool to stop the subtask, and wait until it has. (Resuming with the subtask's own
+      // interruption lands here too, after it has ended: then there is nothing to stop or wait for.)
       return Effect.callback<void>((stopped) => {
+        if (settled) return stopped(Effect.void)
         children.set(requestId, () => stopped(Effect.void))
         port.postMessage([Protocol.CancelChild, requestId])
       })
