@@ -11,8 +11,10 @@ const activeAtLeast = (n: number) => poll(Effect.map(ComputePool.stats, (stats) 
 describe("interruption", () => {
   it.live("interrupting an infinite loop terminates and replaces its worker; the next task completes", () =>
     Effect.gen(function*() {
-      const fiber = yield* Effect.forkChild(ComputePool.execute(SpinForever, undefined))
-      yield* activeAtLeast(1)
+      const started = new Int32Array(new SharedArrayBuffer(4))
+      const fiber = yield* Effect.forkChild(ComputePool.execute(SpinForever, started as Int32Array<any>))
+      // Wait until the loop runs (a task interrupted before it starts is simply taken back, no worker killed).
+      yield* poll(Effect.sync(() => Atomics.load(started, 0) === 1))
       yield* Fiber.interrupt(fiber)
       const exit = yield* Fiber.await(fiber)
       assert.isTrue(Exit.hasInterrupts(exit))
