@@ -18,7 +18,7 @@ import * as Layer from "effect/Layer"
 import * as Tracer from "effect/Tracer"
 import * as Worker from "effect/workers/Worker"
 import { pathToFileURL } from "node:url"
-import { Worker as NodeWorker } from "node:worker_threads"
+import { type Transferable, Worker as NodeWorker } from "node:worker_threads"
 import * as ComputeConfig from "./ComputeConfig.ts"
 import { ComputeError, InvalidOptions, WorkerStartFailed } from "./ComputeError.ts"
 import type * as ComputeMetrics from "./ComputeMetrics.ts"
@@ -69,7 +69,8 @@ export class ComputePool extends Context.Service<ComputePool, {
   /** Runs a task with a payload; see the module-level {@link execute}. */
   readonly execute: <T extends ComputeTask.Any>(
     task: T,
-    payload: ComputeTask.Payload<T>
+    payload: ComputeTask.Payload<T>,
+    options?: ExecuteOptions
   ) => Effect.Effect<ComputeTask.Success<T>, ComputeTask.Failure<T> | ComputeError>
   /**
    * Runs a task on each payload of a chunk, in one message to one worker, in order; succeeds with every result, or
@@ -83,6 +84,22 @@ export class ComputePool extends Context.Service<ComputePool, {
   /** The reference's metrics fields, with queue-wait and run-time percentiles; see `ComputeMetrics.Snapshot`. */
   readonly metrics: Effect.Effect<ComputeMetrics.Snapshot>
 }>()("effect-compute/ComputePool") {}
+
+/**
+ * Options of one call.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface ExecuteOptions {
+  /**
+   * `ArrayBuffer`s (and other transferables) in the encoded payload to move to the worker instead of copying them.
+   * After the call starts, the caller may no longer touch them: a moved `ArrayBuffer` is detached here (its
+   * `byteLength` is 0, and typed arrays over it are empty). Use it for large buffers the caller is done with; for
+   * memory both sides keep using, use `ComputeParallel.shared` instead.
+   */
+  readonly transfer?: ReadonlyArray<Transferable> | undefined
+}
 
 /**
  * Options of {@link layer}.
@@ -200,9 +217,21 @@ export const make = Effect.fnUntraced(function*(options: Omit<ComputePoolOptions
   )
   yield* Effect.addFinalizer(() => Effect.sync(() => recorder.close()))
 
-  const untraced = (task: ComputeTask.Any, kind: number, payload: unknown): Effect.Effect<any, any> =>
+  const untraced = (
+    task: ComputeTask.Any,
+    kind: number,
+    payload: unknown,
+    transfer?: ReadonlyArray<Transferable>
+  ): Effect.Effect<any, any> =>
     Effect.callback((resume) => {
-      const job = core.submit(task, kind, payload, (settlement) => resume(toEffect(task, settlement)))
+      const job = core.submit(
+        task,
+        kind,
+        payload,
+        (settlement) => resume(toEffect(task, settlement)),
+        undefined,
+        transfer
+      )
       if (job === undefined) return
       return Effect.callback<void>((stopped) => {
         core.cancel(job, () => stopped(Effect.void))
@@ -212,20 +241,32 @@ export const make = Effect.fnUntraced(function*(options: Omit<ComputePoolOptions
   // A span per task only when a tracer other than Effect's built-in one was installed where the pool was built (or
   // `tracing: true`): with tracing off, the dispatch path makes no span at all.
   const tracing = options.tracing ?? (yield* Effect.tracer) !== Tracer.nativeTracer
-  const traced = (task: ComputeTask.Any, kind: number, payload: unknown): Effect.Effect<any, any> =>
+  const traced = (
+    task: ComputeTask.Any,
+    kind: number,
+    payload: unknown,
+    transfer?: ReadonlyArray<Transferable>
+  ): Effect.Effect<any, any> =>
     Effect.useSpan(`compute.execute ${task.name}`, { kind: "client" }, (span) => {
       span.attribute("compute.task", task.name)
       return Effect.callback((resume) => {
         let job: Job | undefined = undefined
-        job = core.submit(task, kind, payload, (settlement) => {
-          span.attribute("compute.outcome", settlement._tag)
-          if (job !== undefined) {
-            if (job.worker !== undefined) span.attribute("compute.worker_id", job.worker.id)
-            span.attribute("compute.queue_wait_us", Math.round(job.waitMs * 1_000))
-            if (job.runMs !== undefined) span.attribute("compute.run_time_us", Math.round(job.runMs * 1_000))
-          }
-          resume(toEffect(task, settlement))
-        }, [span.traceId, span.spanId])
+        job = core.submit(
+          task,
+          kind,
+          payload,
+          (settlement) => {
+            span.attribute("compute.outcome", settlement._tag)
+            if (job !== undefined) {
+              if (job.worker !== undefined) span.attribute("compute.worker_id", job.worker.id)
+              span.attribute("compute.queue_wait_us", Math.round(job.waitMs * 1_000))
+              if (job.runMs !== undefined) span.attribute("compute.run_time_us", Math.round(job.runMs * 1_000))
+            }
+            resume(toEffect(task, settlement))
+          },
+          [span.traceId, span.spanId],
+          transfer
+        )
         if (job === undefined) return
         const submitted = job
         return Effect.callback<void>((stopped) => {
@@ -237,7 +278,7 @@ export const make = Effect.fnUntraced(function*(options: Omit<ComputePoolOptions
 
   return ComputePool.of({
     threads: resolved.threads,
-    execute: (task, payload) => submit(task, Protocol.Kind.Single, payload),
+    execute: (task, payload, options) => submit(task, Protocol.Kind.Single, payload, options?.transfer),
     executeChunk: (task, payloads) =>
       payloads.length === 0 ? Effect.succeed([]) : submit(task, Protocol.Kind.Chunk, payloads),
     stats: Effect.sync(() => ({
@@ -479,9 +520,10 @@ const captureServe = async (entry: string | URL) => {
  */
 export const execute = <T extends ComputeTask.Any>(
   task: T,
-  payload: ComputeTask.Payload<T>
+  payload: ComputeTask.Payload<T>,
+  options?: ExecuteOptions
 ): Effect.Effect<ComputeTask.Success<T>, ComputeTask.Failure<T> | ComputeError, ComputePool> =>
-  ComputePool.use((pool) => pool.execute(task, payload))
+  ComputePool.use((pool) => pool.execute(task, payload, options))
 
 /**
  * Runs two effects (usually pool calls) at once and returns both results; the first failure interrupts the other.

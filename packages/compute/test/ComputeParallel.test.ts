@@ -96,6 +96,18 @@ describe("ComputeParallel on real workers", () => {
       }))
   })
 
+  it.effect("an ordinary ArrayBuffer can be moved to the worker instead of copied; the caller's copy is detached", () =>
+    Effect.gen(function*() {
+      const array = new Float64Array(1_000).fill(2)
+      assert.strictEqual(yield* ComputePool.execute(SumView, array, { transfer: [array.buffer] }), 2_000)
+      assert.strictEqual(array.buffer.byteLength, 0, "moved: nothing left here")
+      assert.strictEqual(array.length, 0)
+      // Moving it again fails that call alone: it is no longer this thread's to give.
+      const again = reasonOf(yield* Effect.exit(ComputePool.execute(SumView, array, { transfer: [array.buffer] })))
+      assert.strictEqual(again._tag, "EncodingError")
+      assert.strictEqual(yield* ComputePool.execute(Double, 21), 42)
+    }).pipe(Effect.provide(ComputePool.layer({ entry, threads: 1 }))))
+
   it("views rejects a bad chunk size with a message naming it", () => {
     assert.throws(() => ComputeParallel.views(new Float64Array(4), 0), /chunkSize = 0 is invalid/)
   })

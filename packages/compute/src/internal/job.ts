@@ -1,6 +1,7 @@
 /**
  * A submitted task on the main thread, from admission to its one outcome, and its lifecycle states.
  */
+import type { Transferable } from "node:worker_threads"
 import type * as ComputeTask from "../ComputeTask.ts"
 import type { Settlement } from "./settlement.ts"
 import type { WorkerSlot } from "./workerSlot.ts"
@@ -25,6 +26,8 @@ export class Job {
   runMs: number | undefined = undefined
   /** `[traceId, spanId]` of the caller's span, when tracing: the parent of the spans its handler makes */
   trace: readonly [string, string] | undefined = undefined
+  /** buffers to move to the worker rather than copy (the caller gave them up) */
+  transfer: ReadonlyArray<Transferable> | undefined = undefined
   /** its cell in `worker.claims` while it is there */
   claim = -1
   /** subtasks it spawned that have not ended: while any run, it is suspended and does not count as load */

@@ -7,7 +7,7 @@
  */
 import * as Schema from "effect/Schema"
 import { performance } from "node:perf_hooks"
-import type { Worker as NodeWorker } from "node:worker_threads"
+import type { Transferable, Worker as NodeWorker } from "node:worker_threads"
 import * as ComputeTask from "../ComputeTask.ts"
 import * as Codec from "./codec.ts"
 import { Deque } from "./deque.ts"
@@ -205,7 +205,8 @@ export class PoolCore {
     kind: number,
     payload: unknown,
     settle: (settlement: Settlement) => void,
-    trace?: readonly [string, string]
+    trace?: readonly [string, string],
+    transfer?: ReadonlyArray<Transferable>
   ): Job | undefined {
     this.counts.submitted++
     this.observer?.submitted(task.name)
@@ -221,6 +222,7 @@ export class PoolCore {
     }
     const job = new Job(this.nextJobId++, task, kind, payload, settle)
     job.trace = trace
+    job.transfer = transfer
     this.outstanding++
     // Behind anyone already suspended, to keep callers in order.
     if (this.queuedCount >= this.options.maxQueue || this.waitingCount > 0) {
@@ -503,16 +505,21 @@ export class PoolCore {
   }
 
   private post(worker: WorkerSlot, batch: Array<unknown>): void {
+    let transfer: Array<Transferable> | undefined
+    for (let i = Protocol.RunHeader; i < batch.length; i += Protocol.RunEntry) {
+      const moved = worker.jobs.get(batch[i] as number)!.transfer
+      if (moved !== undefined) (transfer ??= []).push(...moved)
+    }
     try {
-      worker.thread.postMessage(batch)
+      worker.thread.postMessage(batch, transfer)
       return
     } catch {
-      // Something in the batch cannot be cloned: send one by one so only the culprits fail.
+      // Something in the batch cannot be cloned (or moved): send one by one so only the culprits fail.
     }
     for (let i = Protocol.RunHeader; i < batch.length; i += Protocol.RunEntry) {
       const job = worker.jobs.get(batch[i] as number)!
       try {
-        worker.thread.postMessage([Protocol.Run, batch[1], ...batch.slice(i, i + Protocol.RunEntry)])
+        worker.thread.postMessage([Protocol.Run, batch[1], ...batch.slice(i, i + Protocol.RunEntry)], job.transfer)
       } catch (cause) {
         worker.revoke(job)
         this.complete(job, {
