@@ -24,14 +24,14 @@ export const random = (seed: number) => () => {
 }
 
 /** The error (or defect) a failed exit carries. */
-const squashed = <A, E>(exit: Exit.Exit<A, E>): unknown => {
+export const squashedOf = <A, E>(exit: Exit.Exit<A, E>): unknown => {
   assert.isTrue(Exit.isFailure(exit), "expected a failure")
   return Cause.squash((exit as Exit.Failure<A, E>).cause)
 }
 
 /** The reason of the ComputeError a failed exit carries. */
 export const reasonOf = <A, E>(exit: Exit.Exit<A, E>): ComputeError.ComputeErrorReason => {
-  const error = squashed(exit)
+  const error = squashedOf(exit)
   assert.isTrue(ComputeError.isComputeError(error), `expected a ComputeError, got ${String(error)}`)
   return (error as ComputeError.ComputeError).reason
 }
