@@ -1,6 +1,9 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Cause, Effect, Exit, Layer } from "effect"
 import { ComputeError, ComputePool } from "effect-compute"
+import { mkdtempSync, writeFileSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
 import {
   Add,
   AsyncDouble,
@@ -169,6 +172,16 @@ describe("ComputePool on real workers", () => {
       const reason = computeReasonOf(exit)
       assert.strictEqual(reason._tag, "WorkerStartFailed")
       assert.include(reason.message, "this module cannot be loaded")
+    }))
+
+  it.effect("a worker entry with a syntax error makes the pool's Layer fail with that cause", () =>
+    Effect.gen(function*() {
+      const broken = join(mkdtempSync(join(tmpdir(), "broken-entry-")), "worker.mjs")
+      writeFileSync(broken, "export const = 'not JavaScript'\n")
+      const exit = yield* Effect.exit(Layer.build(ComputePool.layer({ entry: broken })).pipe(Effect.scoped))
+      const reason = computeReasonOf(exit)
+      assert.strictEqual(reason._tag, "WorkerStartFailed")
+      assert.include(reason.message, "Unexpected token '='")
     }))
 
   it.effect("bad options fail the Layer with a message naming the key, the value and the rule", () =>
