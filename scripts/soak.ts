@@ -1,0 +1,111 @@
+/**
+ * `npm run soak -- --minutes 5 --every 15`: mixed load on the pool for a while (tiny, 1-2 ms, async, nested and
+ * chunked tasks, some interrupted, an occasional crash), printing heap, RSS and the main thread's event-loop delay
+ * every `--every` seconds, then the trend: heap growth per minute over the run (a least-squares slope).
+ */
+import { Effect, Fiber } from "effect"
+import { ComputeParallel, ComputePool } from "effect-compute"
+import { monitorEventLoopDelay } from "node:perf_hooks"
+import { Add, BusyFor, Double, ExitProcess, ParallelFib, Sleep } from "../packages/compute/test/fixtures/tasks.ts"
+
+const args = process.argv.slice(2)
+const flag = (name: string, fallback: number) => {
+  const i = args.indexOf(`--${name}`)
+  return i >= 0 ? Number(args[i + 1]) : fallback
+}
+const minutes = flag("minutes", 5)
+const everySeconds = flag("every", 15)
+const mb = (bytes: number) => Math.round((bytes / 1024 / 1024) * 10) / 10
+
+interface Sample {
+  readonly second: number
+  readonly heapMb: number
+  readonly rssMb: number
+  readonly delayP50Ms: number
+  readonly delayP99Ms: number
+  readonly tasks: number
+}
+
+// Each part may fail (a crash takes its worker's other tasks with it): the soak watches the pool, not the results.
+const round = (i: number) =>
+  Effect.all([
+    Effect.forEach(Array.from({ length: 200 }, (_, k) => k), (k) => ComputePool.execute(Add, [i, k]), {
+      concurrency: 100,
+      discard: true
+    }),
+    ComputePool.execute(BusyFor, 1 + (i % 2)),
+    ComputePool.execute(Sleep, 2),
+    ComputePool.execute(ParallelFib, 13),
+    ComputeParallel.map(Array.from({ length: 500 }, (_, k) => k), Double),
+    // An interrupted task every round, and a crash every 50th.
+    Effect.flatMap(Effect.forkChild(ComputePool.execute(Sleep, 1_000)), (fiber) =>
+      Effect.andThen(Effect.sleep(1), Fiber.interrupt(fiber))),
+    i % 50 === 49 ? ComputePool.execute(ExitProcess, 1) : Effect.void
+  ].map((part) => Effect.exit(part)), { concurrency: "unbounded", discard: true })
+
+const program = Effect.gen(function*() {
+  const resolutionMs = 10
+  const delay = monitorEventLoopDelay({ resolution: resolutionMs })
+  delay.enable()
+  const samples: Array<Sample> = []
+  const started = Date.now()
+  const end = started + minutes * 60_000
+  let nextSample = started + everySeconds * 1_000
+  let i = 0
+  while (Date.now() < end) {
+    yield* round(i++)
+    if (Date.now() >= nextSample) {
+      nextSample += everySeconds * 1_000
+      const memory = process.memoryUsage()
+      const sample: Sample = {
+        second: Math.round((Date.now() - started) / 1_000),
+        heapMb: mb(memory.heapUsed),
+        rssMb: mb(memory.rss),
+        // The histogram records each timer's whole interval: what lies past the resolution is the delay.
+        delayP50Ms: Math.max(0, Math.round(delay.percentile(50) / 1e4) / 100 - resolutionMs),
+        delayP99Ms: Math.max(0, Math.round(delay.percentile(99) / 1e4) / 100 - resolutionMs),
+        tasks: (yield* ComputePool.stats).submitted
+      }
+      delay.reset()
+      samples.push(sample)
+      console.log(JSON.stringify(sample))
+    }
+  }
+  delay.disable()
+  const stats = yield* ComputePool.stats
+  return { samples, stats, rounds: i }
+}).pipe(
+  Effect.provide(
+    ComputePool.layer({
+      entry: new URL("../packages/compute/test/fixtures/worker.ts", import.meta.url),
+      threads: 2,
+      interruptGracePeriod: "2 seconds"
+    })
+  )
+)
+
+const { rounds, samples, stats } = await Effect.runPromise(program)
+// Heap growth per minute: least-squares slope over the samples after the first (warm-up) one.
+const points = samples.slice(1)
+const n = points.length
+const meanX = points.reduce((a, p) => a + p.second, 0) / Math.max(n, 1)
+const meanY = points.reduce((a, p) => a + p.heapMb, 0) / Math.max(n, 1)
+const slope = n < 2 ? 0 : points.reduce((a, p) => a + (p.second - meanX) * (p.heapMb - meanY), 0) /
+  points.reduce((a, p) => a + (p.second - meanX) ** 2, 0)
+const ended = stats.succeeded + stats.failed + stats.defects + stats.interrupted + stats.crashed + stats.rejected
+console.log(JSON.stringify(
+  {
+    minutes,
+    rounds,
+    submitted: stats.submitted,
+    ended,
+    workerRestarts: stats.workerRestarts,
+    activeAtEnd: stats.activeTasks,
+    heapMbPerMinute: Math.round(slope * 60 * 100) / 100
+  },
+  null,
+  2
+))
+const ok = ended === stats.submitted && stats.activeTasks === 0
+console.log(ok ? "soak: every task ended" : "soak: FAILED")
+process.exit(ok ? 0 : 1)
