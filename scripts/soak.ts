@@ -28,25 +28,31 @@ interface Sample {
 
 // Each part may fail (a crash takes its worker's other tasks with it): the soak watches the pool, not the results.
 const round = (i: number) =>
-  Effect.all([
-    Effect.forEach(Array.from({ length: 200 }, (_, k) => k), (k) => ComputePool.execute(Add, [i, k]), {
-      concurrency: 100,
-      discard: true
-    }),
-    ComputePool.execute(BusyFor, 1 + (i % 2)),
-    ComputePool.execute(Sleep, 2),
-    ComputePool.execute(ParallelFib, 13),
-    ComputeParallel.map(Array.from({ length: 500 }, (_, k) => k), Double),
-    // An interrupted task every round, and a crash every 50th.
-    Effect.flatMap(Effect.forkChild(ComputePool.execute(Sleep, 1_000)), (fiber) =>
-      Effect.andThen(Effect.sleep(1), Fiber.interrupt(fiber))),
-    i % 50 === 49 ? ComputePool.execute(ExitProcess, 1) : Effect.void
-  ].map((part) => Effect.exit(part)), { concurrency: "unbounded", discard: true })
+  Effect.all(
+    [
+      Effect.forEach(Array.from({ length: 200 }, (_, k) => k), (k) => ComputePool.execute(Add, [i, k]), {
+        concurrency: 100,
+        discard: true
+      }),
+      ComputePool.execute(BusyFor, 1 + (i % 2)),
+      ComputePool.execute(Sleep, 2),
+      ComputePool.execute(ParallelFib, 13),
+      ComputeParallel.map(Array.from({ length: 500 }, (_, k) => k), Double),
+      // An interrupted task every round, and a crash every 50th.
+      Effect.flatMap(
+        Effect.forkChild(ComputePool.execute(Sleep, 1_000)),
+        (fiber) => Effect.andThen(Effect.sleep(1), Fiber.interrupt(fiber))
+      ),
+      i % 50 === 49 ? ComputePool.execute(ExitProcess, 1) : Effect.void
+    ].map((part) => Effect.exit(part)),
+    { concurrency: "unbounded", discard: true }
+  )
 
 const program = Effect.gen(function*() {
   const resolutionMs = 10
   const delay = monitorEventLoopDelay({ resolution: resolutionMs })
   delay.enable()
+  const pastResolution = (nanos: number) => Math.max(0, Math.round((nanos / 1e6 - resolutionMs) * 100) / 100)
   const samples: Array<Sample> = []
   const started = Date.now()
   const end = started + minutes * 60_000
@@ -62,8 +68,8 @@ const program = Effect.gen(function*() {
         heapMb: mb(memory.heapUsed),
         rssMb: mb(memory.rss),
         // The histogram records each timer's whole interval: what lies past the resolution is the delay.
-        delayP50Ms: Math.max(0, Math.round(delay.percentile(50) / 1e4) / 100 - resolutionMs),
-        delayP99Ms: Math.max(0, Math.round(delay.percentile(99) / 1e4) / 100 - resolutionMs),
+        delayP50Ms: pastResolution(delay.percentile(50)),
+        delayP99Ms: pastResolution(delay.percentile(99)),
         tasks: (yield* ComputePool.stats).submitted
       }
       delay.reset()

@@ -101,6 +101,54 @@ describe("bad input, property-based, on real workers", () => {
         assert.strictEqual(stats.workerRestarts, 0)
       }))
 
+    it.effect("a class instance in an untyped payload fails rather than silently losing its methods", () =>
+      Effect.gen(function*() {
+        class Point {
+          readonly x: number
+          constructor(x: number) {
+            this.x = x
+          }
+          norm() {
+            return Math.abs(this.x)
+          }
+        }
+        for (const value of [new Point(1), { nested: [new Point(2)] }, new Map([["p", new Point(3)]])]) {
+          const reason = encodingReason(yield* Effect.exit(ComputePool.execute(Echo, value)))
+          assert.include(reason.message, "a Point instance would arrive as a plain object")
+        }
+        // Plain data, dates, maps, typed arrays and errors are fine.
+        const fine = {
+          when: new Date(0),
+          tags: new Set(["a"]),
+          data: new Uint8Array([1, 2]),
+          error: new RangeError("r")
+        }
+        const back = yield* ComputePool.execute(Echo, fine)
+        assert.deepStrictEqual((back as typeof fine).when, new Date(0))
+        assert.strictEqual((back as typeof fine).error.message, "r")
+      }))
+
+    it.effect("huge and deeply nested values either round-trip or fail that call alone", () =>
+      Effect.gen(function*() {
+        const huge = "x".repeat(8 * 1024 * 1024)
+        assert.strictEqual(((yield* ComputePool.execute(Echo, huge)) as string).length, huge.length)
+        let deep: unknown = "bottom"
+        for (let i = 0; i < 100_000; i++) deep = [deep]
+        const exit = yield* Effect.exit(ComputePool.execute(Echo, deep))
+        if (Exit.isFailure(exit)) assert.strictEqual(encodingReason(exit).direction, "payload")
+        else {
+          let level: unknown = exit.value
+          let depth = 0
+          while (Array.isArray(level)) {
+            level = level[0]
+            depth++
+          }
+          assert.strictEqual(depth, 100_000)
+          assert.strictEqual(level, "bottom")
+        }
+        assert.strictEqual(yield* ComputePool.execute(Add, [1, 1]), 2)
+      }))
+
     it.effect("schema-invalid payloads fail with EncodingError naming the task", () =>
       Effect.gen(function*() {
         const values = fc.sample(fc.anything().filter((v) => !Array.isArray(v) || v.length !== 2), {

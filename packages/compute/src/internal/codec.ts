@@ -60,9 +60,60 @@ const fastCheckOf = (schema: TaskSchema): ((u: unknown) => boolean) | null => {
   return check
 }
 
+/** Prototypes structured clone keeps (or rebuilds): anything else would cross as a bare object. */
+const cloneable = new Set<unknown>([
+  Object.prototype,
+  null,
+  Array.prototype,
+  Map.prototype,
+  Set.prototype,
+  Date.prototype,
+  RegExp.prototype,
+  ArrayBuffer.prototype,
+  SharedArrayBuffer.prototype,
+  Error.prototype
+])
+
+/**
+ * For `Schema.Unknown` / `Schema.Any` payloads, which no schema encodes: finds a class instance that structured clone
+ * would turn into a plain object, silently dropping its prototype and methods. Returns a description, or undefined.
+ */
+const lostPrototype = (root: unknown): string | undefined => {
+  // Iterative, so a deeply nested value cannot overflow the stack here.
+  const seen = new Set<object>()
+  const pending: Array<unknown> = [root]
+  try {
+    while (pending.length > 0) {
+      const value = pending.pop()
+      if (typeof value !== "object" || value === null || seen.has(value)) continue
+      seen.add(value)
+      if (ArrayBuffer.isView(value) || value instanceof Error) continue
+      const prototype = Object.getPrototypeOf(value)
+      if (!cloneable.has(prototype)) {
+        const name = (prototype?.constructor as { name?: string } | undefined)?.name ?? "an object"
+        return `a ${name} instance would arrive as a plain object without its prototype and methods ` +
+          `(give the task a Schema for it, such as a Schema.Class)`
+      }
+      if (value instanceof Map) { for (const [key, child] of value) pending.push(key, child) }
+      else if (value instanceof Set) { for (const child of value) pending.push(child) }
+      else for (const child of Object.values(value)) pending.push(child)
+    }
+  } catch (cause) {
+    return `reading the payload threw: ${cause instanceof Error ? cause.message : String(cause)}`
+  }
+  return undefined
+}
+
 export const encode = (schema: TaskSchema, value: unknown): Coded => {
   const fast = fastCheckOf(schema)
-  if (fast !== null && fast(value)) return { ok: true, value }
+  if (fast !== null && fast(value)) {
+    const tag = (schema.ast as { readonly _tag: string })._tag
+    if (tag === "Unknown" || tag === "Any") {
+      const lost = lostPrototype(value)
+      if (lost !== undefined) return { ok: false, error: lost }
+    }
+    return { ok: true, value }
+  }
   try {
     return fromResult(encoderOf(schema)(value))
   } catch (cause) {
@@ -91,7 +142,8 @@ const mapAll = (
 ): Coded => {
   // Identity schemas: when every item passes, the items are their own encoding — no copy.
   const fast = fastCheckOf(schema)
-  if (fast !== null && items.every(fast)) return { ok: true, value: items }
+  const tag = (schema.ast as { readonly _tag: string })._tag
+  if (fast !== null && tag !== "Unknown" && tag !== "Any" && items.every(fast)) return { ok: true, value: items }
   const out: Array<unknown> = []
   for (let i = 0; i < items.length; i++) {
     const coded = f(schema, items[i])

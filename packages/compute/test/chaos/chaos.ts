@@ -14,6 +14,7 @@ import {
   ParallelFib,
   Sleep,
   SpinCooperative,
+  SpinForever,
   Square,
   Throw
 } from "../fixtures/tasks.ts"
@@ -27,16 +28,21 @@ export interface ChaosReport {
   readonly metrics: { readonly tasks_total: number; readonly tasks_active: number; readonly completed: number }
 }
 
-type Kind = "fast" | "slow" | "failure" | "defect" | "interrupt" | "nested" | "exit" | "oom"
+type Kind = "fast" | "slow" | "failure" | "defect" | "interrupt" | "nested" | "exit" | "oom" | "stuck"
 
-const pick = (r: number): Kind =>
-  r < 0.4 ? "fast" : r < 0.5 ? "slow" : r < 0.6 ? "failure" : r < 0.7 ? "defect" : r < 0.85 ?
-    "interrupt" :
-    r < 0.995
-    ? "nested"
-    : r < 0.998
-    ? "exit"
-    : "oom"
+/** Mostly ordinary work; 0.2% exits, 0.15% out of memory, 0.15% loops that ignore interruption (terminated). */
+const kinds: ReadonlyArray<readonly [number, Kind]> = [
+  [0.4, "fast"],
+  [0.5, "slow"],
+  [0.6, "failure"],
+  [0.7, "defect"],
+  [0.85, "interrupt"],
+  [0.995, "nested"],
+  [0.997, "exit"],
+  [0.9985, "oom"],
+  [1, "stuck"]
+]
+const pick = (r: number): Kind => kinds.find(([upTo]) => r < upTo)?.[1] ?? "stuck"
 
 const classify = (exit: Exit.Exit<unknown, unknown>): string => {
   if (Exit.isSuccess(exit)) return "success"
@@ -68,10 +74,12 @@ export const runChaos = (options: { readonly tasks: number; readonly seed: numbe
         ? ComputePool.execute(ParallelFib, 11 + Math.floor(next() * 3))
         : kind === "exit"
         ? ComputePool.execute(ExitProcess, 3)
-        : ComputePool.execute(Oom, undefined)
+        : kind === "oom"
+        ? ComputePool.execute(Oom, undefined)
+        : ComputePool.execute(SpinForever, undefined)
       const fiber = yield* Effect.forkChild(task)
       fibers.push(fiber)
-      if (kind === "interrupt") {
+      if (kind === "interrupt" || kind === "stuck") {
         yield* Effect.forkChild(Effect.andThen(Effect.sleep(Math.floor(next() * 20)), Fiber.interrupt(fiber)))
       }
       if (i % 200 === 0) yield* Effect.yieldNow
@@ -102,7 +110,8 @@ export const runChaos = (options: { readonly tasks: number; readonly seed: numbe
       ComputePool.layer({
         entry: new URL("../fixtures/worker.ts", import.meta.url),
         threads: options.threads,
-        interruptGracePeriod: "2 seconds",
+        // Short, so a loop that ignores its interruption costs its worker soon (the "terminate" kind of kill).
+        interruptGracePeriod: "200 millis",
         resourceLimits: { maxOldGenerationSizeMb: 64, maxYoungGenerationSizeMb: 16 }
       })
     )
