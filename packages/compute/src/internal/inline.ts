@@ -9,7 +9,7 @@ import * as Exit from "effect/Exit"
 import { ComputeError, EncodingError, TaskNotServed } from "../ComputeError.ts"
 import type * as ComputeTask from "../ComputeTask.ts"
 import * as Codec from "./codec.ts"
-import type { OutcomeCounts } from "./pool.ts"
+import { noOutcomes } from "./pool.ts"
 import * as Protocol from "./protocol.ts"
 import { runHere } from "./runHere.ts"
 
@@ -52,19 +52,7 @@ const crossThread = (
 
 export const make = (tasks: ReadonlyArray<ComputeTask.Any>, services: Context.Context<any>) => {
   const registry = new Set(tasks)
-  const counts = {
-    active: 0,
-    outcomes: {
-      submitted: 0,
-      succeeded: 0,
-      failed: 0,
-      defects: 0,
-      interrupted: 0,
-      crashed: 0,
-      rejected: 0,
-      stolen: 0
-    } satisfies OutcomeCounts as OutcomeCounts
-  }
+  const counts = { active: 0, outcomes: noOutcomes() }
 
   const runHandler = (task: ComputeTask.Any, payload: unknown): Effect.Effect<unknown, unknown> =>
     Effect.provideContext(runHere(task, payload), services)

@@ -102,6 +102,17 @@ export interface OutcomeCounts {
   stolen: number
 }
 
+export const noOutcomes = (): OutcomeCounts => ({
+  submitted: 0,
+  succeeded: 0,
+  failed: 0,
+  defects: 0,
+  interrupted: 0,
+  crashed: 0,
+  rejected: 0,
+  stolen: 0
+})
+
 export class PoolCore {
   private readonly workers: Array<WorkerSlot> = []
   private readonly queue = new Deque<Job>()
@@ -121,16 +132,7 @@ export class PoolCore {
   private readonly respawnTimers = new Set<ReturnType<typeof setTimeout>>()
   private drained: (() => void) | undefined = undefined
   private startWaiter: { pending: number; resolve: () => void; reject: (s: Settlement) => void } | undefined
-  readonly counts: OutcomeCounts = {
-    submitted: 0,
-    succeeded: 0,
-    failed: 0,
-    defects: 0,
-    interrupted: 0,
-    crashed: 0,
-    rejected: 0,
-    stolen: 0
-  }
+  readonly counts: OutcomeCounts = noOutcomes()
   /** Worker restarts after a crash or a kill. */
   restarts = 0
 
