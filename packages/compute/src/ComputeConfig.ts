@@ -14,8 +14,9 @@ import * as Schema from "effect/Schema"
 import { readFile } from "node:fs/promises"
 import { availableParallelism } from "node:os"
 import { parse as parseToml } from "smol-toml"
-import { ComputeError, InvalidOptions } from "./ComputeError.ts"
+import type { ComputeError } from "./ComputeError.ts"
 import type { ComputePoolOptions } from "./ComputePool.ts"
+import { invalid } from "./internal/invalid.ts"
 
 /**
  * The configuration, as plain data. Every field is optional; what is left out takes the pool's default.
@@ -122,14 +123,6 @@ export const config: Config.Config<ComputeConfig> = Config.all({
 }))
 
 const key = (field: keyof ComputeConfig) => tomlKeys[field]
-
-const invalid = (key: string, value: unknown, rule: string) =>
-  new ComputeError({
-    reason: new InvalidOptions({
-      key,
-      message: `${key} = ${typeof value === "string" ? JSON.stringify(value) : String(value)} is invalid: ${rule}`
-    })
-  })
 
 /**
  * Reads the `[runtime]` table of a TOML document: the reference's keys (`num_worker_threads`, `compute_threads`,

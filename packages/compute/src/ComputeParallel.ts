@@ -9,9 +9,10 @@
  */
 import * as Effect from "effect/Effect"
 import * as Stream from "effect/Stream"
-import { ComputeError, InvalidOptions } from "./ComputeError.ts"
+import type { ComputeError } from "./ComputeError.ts"
 import { ComputePool } from "./ComputePool.ts"
 import type * as ComputeTask from "./ComputeTask.ts"
+import { positiveInteger } from "./internal/invalid.ts"
 
 /**
  * How items are grouped into messages.
@@ -28,18 +29,6 @@ export interface ChunkOptions {
 
 /** Most items an automatic chunk holds: beyond it, one slow chunk would hold back the end of the run. */
 const maxAutomaticChunk = 8_192
-
-const positiveInteger = (key: string, value: number): Effect.Effect<number, ComputeError> =>
-  Number.isSafeInteger(value) && value > 0
-    ? Effect.succeed(value)
-    : Effect.fail(
-      new ComputeError({
-        reason: new InvalidOptions({
-          key,
-          message: `${key} = ${String(value)} is invalid: it must be a positive integer`
-        })
-      })
-    )
 
 /**
  * The chunk size used for `items` items on `threads` threads: the given `chunkSize`, or about 8 chunks per thread

@@ -24,10 +24,11 @@ import { ComputeError, InvalidOptions, WorkerStartFailed } from "./ComputeError.
 import type * as ComputeMetrics from "./ComputeMetrics.ts"
 import type * as ComputeTask from "./ComputeTask.ts"
 import * as Inline from "./internal/inline.ts"
+import { invalid, positiveInteger } from "./internal/invalid.ts"
 import type { Job } from "./internal/job.ts"
 import { PoolCore } from "./internal/pool.ts"
 import * as Protocol from "./internal/protocol.ts"
-import { Recorder } from "./internal/recorder.ts"
+import { Recorder, snapshotOutcomes } from "./internal/recorder.ts"
 import { serveCaptureKey, type ServedEntry } from "./internal/serveCapture.ts"
 import { type Settlement, toEffect } from "./internal/settlement.ts"
 
@@ -151,17 +152,8 @@ export interface ComputePoolOptions {
  */
 export const defaultThreads: (cores?: number) => number = ComputeConfig.defaultThreadCount
 
-const invalid = (key: string, value: unknown, rule: string) =>
-  new ComputeError({
-    reason: new InvalidOptions({ key, message: `${key} = ${String(value)} is invalid: ${rule}` })
-  })
-
-const positiveInteger = (key: string, value: number | undefined, fallback: number) =>
-  value === undefined
-    ? Effect.succeed(fallback)
-    : Number.isSafeInteger(value) && value > 0
-    ? Effect.succeed(value)
-    : Effect.fail(invalid(key, value, "it must be a positive integer"))
+const positiveIntegerOr = (key: string, value: number | undefined, fallback: number) =>
+  value === undefined ? Effect.succeed(fallback) : positiveInteger(key, value)
 
 const millis = (key: string, value: Duration.Input | undefined, fallback: number) => {
   if (value === undefined) return Effect.succeed(fallback)
@@ -173,15 +165,23 @@ const millis = (key: string, value: Duration.Input | undefined, fallback: number
 
 const resolveOptions = Effect.fnUntraced(function*(options: Omit<ComputePoolOptions, "entry">) {
   return {
-    threads: yield* positiveInteger("threads", options.threads, defaultThreads()),
-    maxInFlightPerWorker: yield* positiveInteger("maxInFlightPerWorker", options.maxInFlightPerWorker, 16),
-    maxQueue: yield* positiveInteger("maxQueue", options.maxQueue, 65_536),
+    threads: yield* positiveIntegerOr("threads", options.threads, defaultThreads()),
+    maxInFlightPerWorker: yield* positiveIntegerOr("maxInFlightPerWorker", options.maxInFlightPerWorker, 16),
+    maxQueue: yield* positiveIntegerOr("maxQueue", options.maxQueue, 65_536),
     onQueueFull: options.onQueueFull === "fail" ? "fail" as const : "suspend" as const,
     interruptGraceMs: yield* millis("interruptGracePeriod", options.interruptGracePeriod, 1_000),
     shutdownTimeoutMs: yield* millis("shutdownTimeout", options.shutdownTimeout, 10_000),
     slowTaskMs: yield* millis("slowTaskThreshold", options.slowTaskThreshold, 100)
   }
 })
+
+const annotate = (span: Tracer.Span, settlement: Settlement, job: Job | undefined) => {
+  span.attribute("compute.outcome", settlement._tag)
+  if (job === undefined) return
+  if (job.worker !== undefined) span.attribute("compute.worker_id", job.worker.id)
+  span.attribute("compute.queue_wait_us", Math.round(job.waitMs * 1_000))
+  if (job.runMs !== undefined) span.attribute("compute.run_time_us", Math.round(job.runMs * 1_000))
+}
 
 /**
  * Builds a pool in the current scope from a `Worker.Spawner` (effect's worker-spawning service) that returns a
@@ -193,14 +193,17 @@ const resolveOptions = Effect.fnUntraced(function*(options: Omit<ComputePoolOpti
 export const make = Effect.fnUntraced(function*(options: Omit<ComputePoolOptions, "entry">) {
   const resolved = yield* resolveOptions(options)
   const spawn = yield* Worker.Spawner
-  const recorder = new Recorder(yield* Effect.context<never>(), resolved.slowTaskMs)
+  // With metrics off nothing is recorded or registered; the snapshot then reports zero durations.
+  const recorder = options.metrics === false
+    ? undefined
+    : new Recorder(yield* Effect.context<never>(), resolved.slowTaskMs)
   const core = new PoolCore(resolved, (id) => {
     const thread = spawn(id)
     if (!(thread instanceof NodeWorker)) {
       throw new TypeError("the Worker.Spawner given to ComputePool must return node:worker_threads Workers")
     }
     return thread
-  }, options.metrics === false ? undefined : recorder)
+  }, recorder)
   yield* Effect.acquireRelease(
     Effect.tryPromise({
       try: () => core.start(),
@@ -215,66 +218,47 @@ export const make = Effect.fnUntraced(function*(options: Omit<ComputePoolOptions
         await core.close()
       })
   )
-  yield* Effect.addFinalizer(() => Effect.sync(() => recorder.close()))
-
-  const untraced = (
-    task: ComputeTask.Any,
-    kind: number,
-    payload: unknown,
-    transfer?: ReadonlyArray<Transferable>
-  ): Effect.Effect<any, any> =>
-    Effect.callback((resume) => {
-      const job = core.submit(
-        task,
-        kind,
-        payload,
-        (settlement) => resume(toEffect(task, settlement)),
-        undefined,
-        transfer
-      )
-      if (job === undefined) return
-      return Effect.callback<void>((stopped) => {
-        core.cancel(job, () => stopped(Effect.void))
-      })
-    })
+  yield* Effect.addFinalizer(() => Effect.sync(() => recorder?.close()))
 
   // A span per task only when a tracer other than Effect's built-in one was installed where the pool was built (or
   // `tracing: true`): with tracing off, the dispatch path makes no span at all.
   const tracing = options.tracing ?? (yield* Effect.tracer) !== Tracer.nativeTracer
-  const traced = (
+
+  /** Submits one job; with a span, the job carries its context and the span gets the job's facts when it ends. */
+  const run = (
     task: ComputeTask.Any,
     kind: number,
     payload: unknown,
-    transfer?: ReadonlyArray<Transferable>
+    transfer: ReadonlyArray<Transferable> | undefined,
+    span: Tracer.Span | undefined
   ): Effect.Effect<any, any> =>
-    Effect.useSpan(`compute.execute ${task.name}`, { kind: "client" }, (span) => {
-      span.attribute("compute.task", task.name)
-      return Effect.callback((resume) => {
-        let job: Job | undefined = undefined
-        job = core.submit(
-          task,
-          kind,
-          payload,
-          (settlement) => {
-            span.attribute("compute.outcome", settlement._tag)
-            if (job !== undefined) {
-              if (job.worker !== undefined) span.attribute("compute.worker_id", job.worker.id)
-              span.attribute("compute.queue_wait_us", Math.round(job.waitMs * 1_000))
-              if (job.runMs !== undefined) span.attribute("compute.run_time_us", Math.round(job.runMs * 1_000))
-            }
-            resume(toEffect(task, settlement))
-          },
-          [span.traceId, span.spanId],
-          transfer
-        )
-        if (job === undefined) return
-        const submitted = job
-        return Effect.callback<void>((stopped) => {
-          core.cancel(submitted, () => stopped(Effect.void))
-        })
+    Effect.callback((resume) => {
+      let job: Job | undefined = undefined
+      job = core.submit(
+        task,
+        kind,
+        payload,
+        (settlement) => {
+          if (span !== undefined) annotate(span, settlement, job)
+          resume(toEffect(task, settlement))
+        },
+        span === undefined ? undefined : [span.traceId, span.spanId],
+        transfer
+      )
+      if (job === undefined) return
+      const submitted = job
+      return Effect.callback<void>((stopped) => {
+        core.cancel(submitted, () => stopped(Effect.void))
       })
     })
-  const submit = tracing ? traced : untraced
+
+  const submit = (task: ComputeTask.Any, kind: number, payload: unknown, transfer?: ReadonlyArray<Transferable>) =>
+    tracing
+      ? Effect.useSpan(`compute.execute ${task.name}`, { kind: "client" }, (span) => {
+        span.attribute("compute.task", task.name)
+        return run(task, kind, payload, transfer, span)
+      })
+      : run(task, kind, payload, transfer, undefined)
 
   return ComputePool.of({
     threads: resolved.threads,
@@ -293,19 +277,8 @@ export const make = Effect.fnUntraced(function*(options: Omit<ComputePoolOptions
       tasks_total: core.counts.submitted,
       tasks_active: core.activeJobs,
       tasks_queued: core.queueDepth,
-      avg_task_duration_us: recorder.runTimes.count === 0 ? 0 : (recorder.runTimes.sum / recorder.runTimes.count) * 1e6,
-      max_task_duration_us: recorder.runTimes.max * 1e6,
-      slow_tasks: recorder.slowTasks,
-      queue_wait_us: recorder.queueWaits.percentiles(),
-      run_time_us: recorder.runTimes.percentiles(),
-      outcomes: {
-        success: core.counts.succeeded,
-        failure: core.counts.failed,
-        defect: core.counts.defects,
-        interrupted: core.counts.interrupted,
-        crashed: core.counts.crashed,
-        rejected: core.counts.rejected
-      },
+      ...(recorder?.durations() ?? Recorder.noDurations),
+      outcomes: snapshotOutcomes(core.counts),
       worker_restarts: core.restarts,
       worker_utilization: core.utilization()
     }))
@@ -394,24 +367,12 @@ export const layerInline = <const Tasks extends ReadonlyArray<ComputeTask.Any>>(
         })),
         metrics: Effect.sync((): ComputeMetrics.Snapshot => {
           const { outcomes } = runner!.counts
-          const none = { p50: 0, p90: 0, p99: 0, max: 0 }
           return {
             tasks_total: outcomes.submitted,
             tasks_active: runner!.counts.active,
             tasks_queued: 0,
-            avg_task_duration_us: 0,
-            max_task_duration_us: 0,
-            slow_tasks: 0,
-            queue_wait_us: none,
-            run_time_us: none,
-            outcomes: {
-              success: outcomes.succeeded,
-              failure: outcomes.failed,
-              defect: outcomes.defects,
-              interrupted: outcomes.interrupted,
-              crashed: outcomes.crashed,
-              rejected: outcomes.rejected
-            },
+            ...Recorder.noDurations,
+            outcomes: snapshotOutcomes(outcomes),
             worker_restarts: 0,
             worker_utilization: []
           }

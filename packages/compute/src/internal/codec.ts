@@ -7,26 +7,23 @@ import type { TaskSchema } from "../ComputeTask.ts"
 
 export type Coded = { readonly ok: true; readonly value: unknown } | { readonly ok: false; readonly error: string }
 
-const encoders = new WeakMap<TaskSchema, (u: unknown) => Result.Result<unknown, Schema.SchemaError>>()
-const decoders = new WeakMap<TaskSchema, (u: unknown) => Result.Result<unknown, Schema.SchemaError>>()
+type Parser = (u: unknown) => Result.Result<unknown, Schema.SchemaError>
 
-const encoderOf = (schema: TaskSchema) => {
-  let encode = encoders.get(schema)
-  if (encode === undefined) {
-    encode = Schema.encodeUnknownResult(schema)
-    encoders.set(schema, encode)
+/** Builds a schema's parser once and keeps it with the schema. */
+const perSchema = (make: (schema: TaskSchema) => Parser) => {
+  const parsers = new WeakMap<TaskSchema, Parser>()
+  return (schema: TaskSchema): Parser => {
+    let parser = parsers.get(schema)
+    if (parser === undefined) {
+      parser = make(schema)
+      parsers.set(schema, parser)
+    }
+    return parser
   }
-  return encode
 }
 
-const decoderOf = (schema: TaskSchema) => {
-  let decode = decoders.get(schema)
-  if (decode === undefined) {
-    decode = Schema.decodeUnknownResult(schema)
-    decoders.set(schema, decode)
-  }
-  return decode
-}
+const encoderOf = perSchema((schema) => Schema.encodeUnknownResult(schema))
+const decoderOf = perSchema((schema) => Schema.decodeUnknownResult(schema))
 
 const fromResult = (result: Result.Result<unknown, Schema.SchemaError>): Coded =>
   Result.isSuccess(result) ? { ok: true, value: result.success } : { ok: false, error: result.failure.message }

@@ -60,6 +60,13 @@ const outcomeOf = (settlement: Settlement): OutcomeName => {
   }
 }
 
+/** One Run message being built for a worker: the message, the jobs in it (in order) and what it moves. */
+interface Batch {
+  readonly message: Array<unknown>
+  readonly jobs: Array<Job>
+  transfer: Array<Transferable> | undefined
+}
+
 /** Replacement workers that may fail to start in a row, with none alive, before queued tasks are failed. */
 const maxStartFailures = 3
 
@@ -398,7 +405,7 @@ export class PoolCore {
   }
 
   private hasIdleWorker(): boolean {
-    for (const worker of this.workers) if (worker.ready && worker.jobs.size === 0) return true
+    for (const worker of this.workers) if (worker.ready && worker.load === 0) return true
     return false
   }
 
@@ -420,7 +427,7 @@ export class PoolCore {
   }
 
   private dispatch(): void {
-    let batches: Map<WorkerSlot, Array<unknown>> | undefined
+    let batches: Map<WorkerSlot, Batch> | undefined
     const now = performance.now()
     if (this.queuedCount === 0) this.stealForIdle(now)
     while (this.queuedCount > 0) {
@@ -439,19 +446,21 @@ export class PoolCore {
       batches ??= new Map()
       let batch = batches.get(worker)
       if (batch === undefined) {
-        batch = [Protocol.Run, 0]
+        batch = { message: [Protocol.Run, 0], jobs: [], transfer: undefined }
         batches.set(worker, batch)
       }
       // The encoded payload stays with the job until it ends, in case it is taken back and sent elsewhere.
-      batch.push(job.id, job.task.name, job.kind, job.claim, job.encoded, job.trace)
+      batch.message.push(job.id, job.task.name, job.kind, job.claim, job.encoded, job.trace)
+      batch.jobs.push(job)
+      if (job.transfer !== undefined) (batch.transfer ??= []).push(...job.transfer)
     }
     if (batches === undefined) return
     this.updateGauges()
     // A lone task (nothing else in flight or queued) wants its result back at once; under load, results coalesce.
     if (batches.size === 1 && this.queuedCount === 0) {
       const [[worker, batch]] = batches
-      const sent = (batch.length - Protocol.RunHeader) / Protocol.RunEntry
-      if (worker.jobs.size === sent && this.activeJobs === sent) batch[1] = 1
+      const sent = batch.jobs.length
+      if (worker.jobs.size === sent && this.activeJobs === sent) batch.message[1] = 1
     }
     for (const [worker, batch] of batches) this.post(worker, batch)
   }
@@ -506,22 +515,21 @@ export class PoolCore {
     }
   }
 
-  private post(worker: WorkerSlot, batch: Array<unknown>): void {
-    let transfer: Array<Transferable> | undefined
-    for (let i = Protocol.RunHeader; i < batch.length; i += Protocol.RunEntry) {
-      const moved = worker.jobs.get(batch[i] as number)!.transfer
-      if (moved !== undefined) (transfer ??= []).push(...moved)
-    }
+  private post(worker: WorkerSlot, batch: Batch): void {
     try {
-      worker.thread.postMessage(batch, transfer)
+      worker.thread.postMessage(batch.message, batch.transfer)
       return
     } catch {
       // Something in the batch cannot be cloned (or moved): send one by one so only the culprits fail.
     }
-    for (let i = Protocol.RunHeader; i < batch.length; i += Protocol.RunEntry) {
-      const job = worker.jobs.get(batch[i] as number)!
+    for (let index = 0; index < batch.jobs.length; index++) {
+      const job = batch.jobs[index]!
+      const start = Protocol.RunHeader + index * Protocol.RunEntry
       try {
-        worker.thread.postMessage([Protocol.Run, batch[1], ...batch.slice(i, i + Protocol.RunEntry)], job.transfer)
+        worker.thread.postMessage(
+          [Protocol.Run, batch.message[1], ...batch.message.slice(start, start + Protocol.RunEntry)],
+          job.transfer
+        )
       } catch (cause) {
         worker.revoke(job)
         this.complete(job, {

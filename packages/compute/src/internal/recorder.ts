@@ -6,7 +6,17 @@
 import type * as Context from "effect/Context"
 import * as Metric from "effect/Metric"
 import * as ComputeMetrics from "../ComputeMetrics.ts"
-import type { OutcomeName, PoolObserver } from "./pool.ts"
+import type { OutcomeCounts, OutcomeName, PoolObserver } from "./pool.ts"
+
+/** The snapshot's outcome counts, by the names metrics use. */
+export const snapshotOutcomes = (counts: OutcomeCounts): ComputeMetrics.Snapshot["outcomes"] => ({
+  success: counts.succeeded,
+  failure: counts.failed,
+  defect: counts.defects,
+  interrupted: counts.interrupted,
+  crashed: counts.crashed,
+  rejected: counts.rejected
+})
 
 const boundaries = ComputeMetrics.durationBoundaries
 const logStart = Math.log(boundaries[0]!)
@@ -171,6 +181,25 @@ export class Recorder implements PoolObserver {
       () => ({ value: utilization() })
     )
     return () => registration.remove()
+  }
+
+  /** The snapshot's duration fields. */
+  durations() {
+    return {
+      avg_task_duration_us: this.runTimes.count === 0 ? 0 : (this.runTimes.sum / this.runTimes.count) * 1e6,
+      max_task_duration_us: this.runTimes.max * 1e6,
+      slow_tasks: this.slowTasks,
+      queue_wait_us: this.queueWaits.percentiles(),
+      run_time_us: this.runTimes.percentiles()
+    }
+  }
+
+  static readonly noDurations = {
+    avg_task_duration_us: 0,
+    max_task_duration_us: 0,
+    slow_tasks: 0,
+    queue_wait_us: { p50: 0, p90: 0, p99: 0, max: 0 },
+    run_time_us: { p50: 0, p90: 0, p99: 0, max: 0 }
   }
 
   /** Removes every series: the pool is gone. */
