@@ -101,6 +101,15 @@ const optional = <A>(config: Config.Config<A>) => Config.map(Config.option(confi
  * `COMPUTE_ON_QUEUE_FULL`, `COMPUTE_SLOW_TASK_THRESHOLD`, `COMPUTE_INTERRUPT_GRACE`, `COMPUTE_SHUTDOWN_TIMEOUT` by
  * default, or whatever `ConfigProvider` is installed.
  *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { ComputeConfig } from "effect-compute"
+ *
+ * // COMPUTE_THREADS=4 COMPUTE_STACK_SIZE=4MB node main.ts
+ * const fromEnv = Effect.flatMap(ComputeConfig.config, (config) => ComputeConfig.toPoolOptions("./worker.ts", config))
+ * ```
+ *
  * @category config
  * @since 0.1.0
  */
@@ -177,6 +186,13 @@ export const fromToml = (text: string): Effect.Effect<ComputeConfig, ComputeErro
 /**
  * Reads a TOML file's `[runtime]` table (see {@link fromToml}).
  *
+ * @example
+ * ```ts
+ * import { ComputeConfig, ComputePool } from "effect-compute"
+ *
+ * const Pool = ComputePool.layerFromConfig(new URL("./worker.ts", import.meta.url), ComputeConfig.loadToml("runtime.toml"))
+ * ```
+ *
  * @category toml
  * @since 0.1.0
  */
@@ -199,6 +215,14 @@ const units: Record<string, number> = {
 /**
  * Parses a size — a number of bytes, or a string like "4MB", "512KB", "1.5 MB" (binary units) — into bytes.
  *
+ * @example
+ * ```ts
+ * import { ComputeConfig } from "effect-compute"
+ *
+ * ComputeConfig.parseBytes("4MB") // 4194304
+ * ComputeConfig.parseBytes("lots") // undefined
+ * ```
+ *
  * @category parsing
  * @since 0.1.0
  */
@@ -213,6 +237,16 @@ export const parseBytes = (value: string | number): number | undefined => {
 /**
  * Checks a configuration and turns it into `ComputePool.layer` options for a worker entry. Fails with
  * `InvalidOptions` naming the key, the value and the rule.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { ComputeConfig, ComputePool } from "effect-compute"
+ *
+ * const Pool = ComputeConfig.toPoolOptions("./worker.ts", ComputeConfig.presets.batch).pipe(
+ *   Effect.map((options) => ComputePool.layer(options))
+ * )
+ * ```
  *
  * @category resolving
  * @since 0.1.0
@@ -293,6 +327,14 @@ const duration = (value: string | number): any => {
  * The default thread count: half the cores, clamped to 2..16, and never more than the cores. On a 2-core machine that
  * is 2 workers, which share the cores with the main thread.
  *
+ * @example
+ * ```ts
+ * import { ComputeConfig } from "effect-compute"
+ *
+ * ComputeConfig.defaultThreadCount(2) // 2
+ * ComputeConfig.defaultThreadCount(64) // 16
+ * ```
+ *
  * @category resolving
  * @since 0.1.0
  */
@@ -302,6 +344,14 @@ export const defaultThreadCount = (cores: number = availableParallelism()): numb
 /**
  * The oversubscription check of the reference: pool threads + the main thread + `ioThreads` should stay within 1.5×
  * the cores. Returns the warning to log, if any.
+ *
+ * @example
+ * ```ts
+ * import { ComputeConfig } from "effect-compute"
+ *
+ * ComputeConfig.oversubscription(8, 16, 8) // "... 25 threads on 8 cores, above the recommended 1.5 × cores = 12"
+ * ComputeConfig.oversubscription(4, 1, 8) // undefined
+ * ```
  *
  * @category resolving
  * @since 0.1.0

@@ -175,6 +175,18 @@ export class ComputeError extends Schema.Error<ComputeError>(TypeId)({
 /**
  * Whether a value is a {@link ComputeError}.
  *
+ * @example
+ * ```ts
+ * import { Cause, Effect, Exit } from "effect"
+ * import { ComputeError, ComputePool } from "effect-compute"
+ * import { Fib } from "./tasks.ts"
+ *
+ * const reason = Effect.map(Effect.exit(ComputePool.execute(Fib, 40)), (exit) => {
+ *   const error = Exit.isFailure(exit) ? Cause.squash(exit.cause) : undefined
+ *   return ComputeError.isComputeError(error) ? error.reason._tag : undefined
+ * })
+ * ```
+ *
  * @category guards
  * @since 0.1.0
  */
@@ -183,6 +195,18 @@ export const isComputeError = (u: unknown): u is ComputeError => hasProperty(u, 
 /**
  * The defect a caller sees when the handler threw or died in the worker: the worker-side error's name, message and
  * stack, with the task's name and the worker's id. It arrives as `Cause.Die`, like any other defect.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { ComputeError, ComputePool } from "effect-compute"
+ * import { Parse } from "./tasks.ts"
+ *
+ * const safe = ComputePool.execute(Parse, input).pipe(
+ *   Effect.catchDefect((defect) =>
+ *     defect instanceof ComputeError.TaskDefect ? Effect.succeed(`worker said: ${defect.message}`) : Effect.die(defect))
+ * )
+ * ```
  *
  * @category errors
  * @since 0.1.0

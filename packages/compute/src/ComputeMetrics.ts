@@ -40,6 +40,15 @@ export const tasksSubmitted = Metric.counter("compute_tasks_submitted_total", {
 /**
  * Tasks ended, by `task` and `outcome` (success, failure, defect, interrupted, crashed, rejected).
  *
+ * @example
+ * ```ts
+ * import { Effect, Metric } from "effect"
+ * import { ComputeMetrics } from "effect-compute"
+ *
+ * // Every series of the pool, as Effect's metric snapshot (or any exporter) sees it.
+ * const completions = Effect.map(Metric.snapshot, (all) => all.filter((m) => m.id === ComputeMetrics.tasksCompleted.id))
+ * ```
+ *
  * @category metrics
  * @since 0.1.0
  */

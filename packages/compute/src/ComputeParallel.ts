@@ -34,6 +34,14 @@ const maxAutomaticChunk = 8_192
  * The chunk size used for `items` items on `threads` threads: the given `chunkSize`, or about 8 chunks per thread
  * (so uneven items still balance), at least `minChunkSize` and at most 8,192.
  *
+ * @example
+ * ```ts
+ * import { ComputeParallel } from "effect-compute"
+ *
+ * ComputeParallel.chunkSizeFor(10_000, 2) // Effect succeeding with 625: about 8 chunks per thread
+ * ComputeParallel.chunkSizeFor(10_000, 2, { chunkSize: 0 }) // Effect failing with InvalidOptions
+ * ```
+ *
  * @category chunking
  * @since 0.1.0
  */
@@ -91,6 +99,15 @@ export const map = <T extends ComputeTask.Any>(
 /**
  * Like {@link map}, but a `Stream` of results in the order they finish (chunk by chunk), for a caller that wants to
  * start on the first results while the rest still run.
+ *
+ * @example
+ * ```ts
+ * import { Console, Stream } from "effect"
+ * import { ComputeParallel } from "effect-compute"
+ * import { Tokenize } from "./tasks.ts"
+ *
+ * const printed = ComputeParallel.mapUnordered(documents, Tokenize).pipe(Stream.runForEach((tokens) => Console.log(tokens.length)))
+ * ```
  *
  * @category mapping
  * @since 0.1.0

@@ -24,6 +24,14 @@ import * as Here from "./internal/runHere.ts"
 /**
  * Turns placement validation on (default off): `Effect.provideService(ComputePlacement.ValidatePlacement, true)`.
  *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { ComputePlacement } from "effect-compute"
+ *
+ * const checked = program.pipe(Effect.provideService(ComputePlacement.ValidatePlacement, true))
+ * ```
+ *
  * @category validation
  * @since 0.1.0
  */
@@ -33,6 +41,14 @@ export const ValidatePlacement = Context.Reference<boolean>("effect-compute/Vali
 
 /**
  * Tasks whose measured cost contradicted their placement, by `task` and `class` ("small" or "large").
+ *
+ * @example
+ * ```ts
+ * import { Metric } from "effect"
+ * import { ComputePlacement } from "effect-compute"
+ *
+ * const count = Metric.value(ComputePlacement.misclassifiedTasks)
+ * ```
  *
  * @category validation
  * @since 0.1.0
@@ -75,6 +91,14 @@ const timed = <A, E, R>(effect: Effect.Effect<A, E, R>, onDone: (elapsedMs: numb
  * A small task (under 100 µs): runs inline on the calling thread, no dispatch, no encoding. The handler's services
  * come from the caller.
  *
+ * @example
+ * ```ts
+ * import { ComputePlacement } from "effect-compute"
+ * import { Hash } from "./tasks.ts"
+ *
+ * const digest = ComputePlacement.small(Hash, "a short string") // runs right here, no dispatch
+ * ```
+ *
  * @category placement
  * @since 0.1.0
  */
@@ -93,6 +117,14 @@ export const small = <T extends ComputeTask.Any>(
 /**
  * A medium task (100 µs – 1 ms): on the pool, which keeps the event loop free of it.
  *
+ * @example
+ * ```ts
+ * import { ComputePlacement } from "effect-compute"
+ * import { Parse } from "./tasks.ts"
+ *
+ * const parsed = ComputePlacement.medium(Parse, document)
+ * ```
+ *
  * @category placement
  * @since 0.1.0
  */
@@ -104,6 +136,14 @@ export const medium = <T extends ComputeTask.Any>(
 
 /**
  * A large task (over 1 ms): on the pool.
+ *
+ * @example
+ * ```ts
+ * import { ComputePlacement } from "effect-compute"
+ * import { Embed } from "./tasks.ts"
+ *
+ * const vector = ComputePlacement.large(Embed, document)
+ * ```
  *
  * @category placement
  * @since 0.1.0
@@ -137,6 +177,14 @@ const average = (previous: number | undefined, sample: number) =>
  * cheaper than a trip to the pool and short enough (under 100 µs) not to hold up the event loop; otherwise on the
  * pool. A task starts on the pool; one whose round trip is short is tried inline, and every 64th call re-measures
  * the other way, so the choice follows a task whose cost changes.
+ *
+ * @example
+ * ```ts
+ * import { ComputePlacement } from "effect-compute"
+ * import { Score } from "./tasks.ts"
+ *
+ * const score = ComputePlacement.adaptive(Score, input) // inline or pool, as measured
+ * ```
  *
  * @category placement
  * @since 0.1.0
@@ -172,6 +220,14 @@ export const adaptive = <T extends ComputeTask.Any>(
 
 /**
  * Where adaptive placement would run a task now, and what it has measured (in microseconds): for tests and dashboards.
+ *
+ * @example
+ * ```ts
+ * import { ComputePlacement } from "effect-compute"
+ * import { Score } from "./tasks.ts"
+ *
+ * const { calls, inlineUs, poolUs } = ComputePlacement.adaptiveState(Score)
+ * ```
  *
  * @category placement
  * @since 0.1.0

@@ -61,6 +61,18 @@ export interface PoolStats {
 /**
  * The compute pool.
  *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { ComputePool } from "effect-compute"
+ * import { Fib } from "./tasks.ts"
+ *
+ * const program = Effect.gen(function*() {
+ *   const pool = yield* ComputePool.ComputePool
+ *   return yield* pool.execute(Fib, 30)
+ * })
+ * ```
+ *
  * @category services
  * @since 0.1.0
  */
@@ -147,6 +159,13 @@ export interface ComputePoolOptions {
  * The default number of threads: half the cores, clamped to 2..16 (the reference's rule: leave the other half to the
  * I/O side), and never more than the machine has.
  *
+ * @example
+ * ```ts
+ * import { ComputePool } from "effect-compute"
+ *
+ * ComputePool.defaultThreads(16) // 8
+ * ```
+ *
  * @category constructors
  * @since 0.1.0
  */
@@ -186,6 +205,19 @@ const annotate = (span: Tracer.Span, settlement: Settlement, job: Job | undefine
 /**
  * Builds a pool in the current scope from a `Worker.Spawner` (effect's worker-spawning service) that returns a
  * `node:worker_threads` Worker for the entry. Most programs use {@link layer}, which provides the spawner.
+ *
+ * @example
+ * ```ts
+ * import { NodeWorker } from "@effect/platform-node"
+ * import { Effect, Layer } from "effect"
+ * import { ComputePool } from "effect-compute"
+ * import { Worker } from "node:worker_threads"
+ *
+ * // A custom spawner: workers with extra execArgv.
+ * const Pool = Layer.effect(ComputePool.ComputePool, ComputePool.make({ threads: 4 })).pipe(
+ *   Layer.provide(NodeWorker.layer(() => new Worker(new URL("./worker.ts", import.meta.url), { execArgv: ["--no-warnings"] })))
+ * )
+ * ```
  *
  * @category constructors
  * @since 0.1.0
@@ -509,6 +541,14 @@ export const join = <A, E1, R1, B, E2, R2>(
 
 /**
  * The pool's state and outcome counts.
+ *
+ * @example
+ * ```ts
+ * import { Console, Effect } from "effect"
+ * import { ComputePool } from "effect-compute"
+ *
+ * const report = Effect.flatMap(ComputePool.stats, (s) => Console.log(`${s.activeTasks} running, ${s.queuedTasks} queued`))
+ * ```
  *
  * @category operations
  * @since 0.1.0

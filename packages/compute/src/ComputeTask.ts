@@ -180,6 +180,14 @@ export const make = <
 /**
  * Whether a value is a task made by {@link make}.
  *
+ * @example
+ * ```ts
+ * import { ComputeTask } from "effect-compute"
+ * import { Fib } from "./tasks.ts"
+ *
+ * ComputeTask.isComputeTask(Fib) // true
+ * ```
+ *
  * @category guards
  * @since 0.1.0
  */
