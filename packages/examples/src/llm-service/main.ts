@@ -166,10 +166,18 @@ export const demo = (options: DemoOptions) =>
   })
 
 if (import.meta.main) {
-  const options = parseOptions(process.argv.slice(2))
+  let options: DemoOptions | "help"
+  try {
+    options = parseOptions(process.argv.slice(2))
+  } catch (error) {
+    console.error(`${error instanceof Error ? error.message : String(error)}\n\n${usage}`)
+    process.exit(2)
+  }
   if (options === "help") console.log(usage)
-  else {Effect.runPromise(demo(options)).catch((error) => {
+  else {
+    Effect.runPromise(demo(options)).catch((error) => {
       console.error(error)
       process.exitCode = 1
-    })}
+    })
+  }
 }
