@@ -2,6 +2,7 @@
  * The benchmarks: what each measures, its size (full and quick), and which pools run it.
  */
 import { ComputeParallel } from "effect-compute"
+import { monitorEventLoopDelay } from "node:perf_hooks"
 import type { BenchPool, PoolName } from "./pools.ts"
 import { fib } from "./workload.ts"
 
@@ -30,13 +31,14 @@ const timed = async (f: () => Promise<void>): Promise<number> => {
 const count = (sizes: Sizes, full: number, quick: number, scale: number) =>
   Math.max(1, Math.round((sizes.quick ? quick : full) * scale))
 
-const pooled: ReadonlyArray<PoolName> = ["effect-compute", "piscina", "raw"]
+const pooled: ReadonlyArray<PoolName> = ["effect-compute", "piscina", "tinypool", "effect-rpc", "raw"]
 /**
  * The dispatch benchmarks also run Effect's own worker platform (where its per-message fiber shows) and effect-compute
  * with a tracer installed and with its metrics off (the cost of each on the dispatch path).
  */
 const dispatch: ReadonlyArray<PoolName> = [...pooled, "effect-workers", "ec-traced", "ec-no-metrics"]
 const withInline: ReadonlyArray<PoolName> = [...pooled, "inline"]
+const eventLoop: ReadonlyArray<PoolName> = ["effect-compute", "piscina", "tinypool", "effect-rpc", "raw", "inline"]
 
 export const benchmarks: ReadonlyArray<Benchmark> = [
   {
@@ -101,12 +103,30 @@ export const benchmarks: ReadonlyArray<Benchmark> = [
     title: "map over 1M items of ~2 µs",
     unit: "items/s",
     higherIsBetter: true,
-    pools: ["effect-compute", "piscina", "inline"],
+    // Not effect-rpc: one RPC per item (it has no batched map) runs ~10k items/s on 2 cores, minutes per repetition;
+    // its per-call cost is already what the dispatch rows measure.
+    pools: ["effect-compute", "piscina", "tinypool", "inline"],
     run: async (pool, sizes, scale) => {
       const n = count(sizes, 1_000_000, 20_000, scale)
       const iterations = Math.round(sizes.iterationsPerUs * 2)
       return n / ((await timed(() => pool.map(n, iterations))) / 1_000)
     }
+  },
+  {
+    name: "eld-p50",
+    title: "event-loop delay p50 (main thread), 4,000 tasks of ~1 ms",
+    unit: "ms",
+    higherIsBetter: false,
+    pools: eventLoop,
+    run: async (pool, sizes, scale) => (await eventLoopDelay(pool, sizes, scale)).p50
+  },
+  {
+    name: "eld-p99",
+    title: "event-loop delay p99 (main thread), 4,000 tasks of ~1 ms",
+    unit: "ms",
+    higherIsBetter: false,
+    pools: eventLoop,
+    run: async (pool, sizes, scale) => (await eventLoopDelay(pool, sizes, scale)).p99
   },
   {
     name: "sum-shared",
@@ -141,6 +161,22 @@ export const benchmarks: ReadonlyArray<Benchmark> = [
     }
   }
 ]
+
+/**
+ * The main thread's event-loop delay while 1 ms tasks keep every worker busy (2 s on 2 threads), sampled every 1 ms by
+ * `monitorEventLoopDelay`, which records each interval between samples: 1 ms is the floor, not zero. The inline pool
+ * runs the same tasks on the main thread, yielding between them, so each interval spans at least one task; at 1 ms a
+ * task that is close to the floor too, so the pools show their cost mostly in the p99 (their bursts of replies).
+ */
+const eventLoopDelay = async (pool: BenchPool, sizes: Sizes, scale: number) => {
+  const n = count(sizes, 4_000, 300, scale)
+  const iterations = Math.round(sizes.iterationsPerUs * 1_000)
+  const histogram = monitorEventLoopDelay({ resolution: 1 })
+  histogram.enable()
+  await (pool.interleaved ? pool.interleaved(n, iterations) : pool.windowed(n, 1_000, 1, iterations))
+  histogram.disable()
+  return { p50: histogram.percentile(50) / 1e6, p99: histogram.percentile(99) / 1e6 }
+}
 
 /** One array per process, filled once: the benchmark times the sum, not the allocation. */
 const arrays = new Map<string, Float64Array>()

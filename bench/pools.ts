@@ -1,15 +1,21 @@
 /**
  * The pools under test, each behind the same small interface so every benchmark drives them the same way.
  *
- * Promise-based pools (Piscina, the raw pool) are driven by plain async loops; effect-compute is driven the way an
- * Effect program would use it: `pool.execute` inside `Effect.forEach` with a concurrency bound.
+ * Promise-based pools (Piscina, tinypool, the raw pool) are driven by plain async loops; effect-compute and Effect's
+ * RPC worker pool are driven the way an Effect program would use them: calls inside `Effect.forEach` with a
+ * concurrency bound.
  */
-import { NodeWorker } from "@effect/platform-node"
-import { Effect, Exit, Layer, ManagedRuntime, Scope, Tracer } from "effect"
+// Modules, not package barrels: the barrels load far more than these (platform-node's alone adds ~0.4 s to each case).
+import * as NodeWorker from "@effect/platform-node/NodeWorker"
+import { Context, Effect, Exit, Layer, ManagedRuntime, Scope, Tracer } from "effect"
 import { ComputeParallel, ComputePool } from "effect-compute"
+import * as RpcClient from "effect/rpc/RpcClient"
+import type * as RpcClientError from "effect/rpc/RpcClientError"
 import * as EffectWorker from "effect/workers/Worker"
 import { Worker } from "node:worker_threads"
 import { Piscina } from "piscina"
+import { Tinypool } from "tinypool"
+import { BenchRpcs } from "./rpcs.ts"
 import { Noop, ParallelFib, Spin, SumView } from "./tasks.ts"
 import { fib, spin } from "./workload.ts"
 
@@ -27,6 +33,11 @@ export interface BenchPool {
   readonly sum?: (array: Float64Array, parts: number) => Promise<number>
   /** Fork-join Fibonacci of `n`, forking until `cutoff`. */
   readonly fib?: (n: number, cutoff: number) => Promise<number>
+  /**
+   * Spins `iterations` for each of `count` tasks on the calling thread, yielding to the event loop between tasks: the
+   * best an inline program can do for its event-loop delay. Only the inline pool has it.
+   */
+  readonly interleaved?: (count: number, iterations: number) => Promise<void>
   readonly close: () => Promise<void>
 }
 
@@ -125,6 +136,54 @@ export const piscina = async (threads: number): Promise<BenchPool> => {
   return promisePool((op, n) => pool.run({ op, n }), () => pool.destroy())
 }
 
+export const tinypool = async (threads: number): Promise<BenchPool> => {
+  const pool = new Tinypool({ filename: workerUrl("tinypool").href, minThreads: threads, maxThreads: threads })
+  // Like Piscina: one task per thread first, so worker startup is not timed.
+  await Promise.all(Array.from({ length: threads * 2 }, () => pool.run({ op: 0, n: 0 })))
+  return promisePool((op, n) => pool.run({ op, n }), () => pool.destroy())
+}
+
+/** The client of the benchmark's RPC group, held by the "effect-rpc" pool's runtime. */
+class BenchRpcClient
+  extends Context.Service<BenchRpcClient, RpcClient.FromGroup<typeof BenchRpcs, RpcClientError.RpcClientError>>()(
+    "bench/BenchRpcClient"
+  )
+{}
+
+/**
+ * Effect's own RPC worker pool: `RpcClient.layerProtocolWorker` over @effect/platform-node workers that run
+ * `RpcServer.layerProtocolWorkerRunner`. Left at its defaults: one request in flight per worker, as Piscina's.
+ */
+export const effectRpc = async (threads: number): Promise<BenchPool> => {
+  const runtime = ManagedRuntime.make(
+    Layer.effect(BenchRpcClient, RpcClient.make(BenchRpcs)).pipe(
+      Layer.provide(RpcClient.layerProtocolWorker({ size: threads })),
+      Layer.provide(NodeWorker.layer(() => new Worker(workerUrl("effect-rpc"))))
+    )
+  )
+  const client = await runtime.runPromise(BenchRpcClient.useSync((service) => service))
+  const call = (op: Op, n: number) => (op === 0 ? client.Noop(n) : client.Spin(n))
+  const windowed = (count: number, window: number, op: Op, n: number) =>
+    runtime.runPromise(
+      Effect.forEach(Array.from({ length: count }, () => n), (payload) => call(op, payload), {
+        concurrency: Number.isFinite(window) ? window : "unbounded",
+        discard: true
+      })
+    )
+  // The pool spawns its workers at once; a call per thread waits until each one has started its server.
+  await windowed(threads * 2, Infinity, 0, 0)
+  return {
+    sequential: (count) =>
+      runtime.runPromise(Effect.gen(function*() {
+        for (let i = 0; i < count; i++) yield* client.Noop(i)
+      })),
+    windowed,
+    // One call per item, like the other promise pools: the RPC pool has no batched map.
+    map: (count, iterations) => windowed(count, 1_000, 1, iterations),
+    close: () => runtime.dispose()
+  }
+}
+
 /** A minimal worker_threads pool: round-robin dispatch, one message per task, results matched by id. */
 export const raw = async (threads: number): Promise<BenchPool> => {
   const workers = Array.from({ length: threads }, () => new Worker(workerUrl("raw")))
@@ -205,7 +264,13 @@ export const inline = async (): Promise<BenchPool> => ({
     for (let i = 0; i < array.length; i++) sum += array[i]!
     return sum
   },
-  fib: async (n) => fib(n)
+  fib: async (n) => fib(n),
+  interleaved: async (count, iterations) => {
+    for (let i = 0; i < count; i++) {
+      spin(iterations)
+      await new Promise((resolve) => setImmediate(resolve))
+    }
+  }
 })
 
 export const pools = {
@@ -213,6 +278,8 @@ export const pools = {
   "ec-traced": (threads: number) => effectCompute(threads, { tracing: true }),
   "ec-no-metrics": (threads: number) => effectCompute(threads, { metrics: false }),
   piscina,
+  tinypool,
+  "effect-rpc": effectRpc,
   raw,
   "effect-workers": effectWorkers,
   inline

@@ -7,14 +7,14 @@ import { fileURLToPath } from "node:url"
 import { benchmarks } from "./benchmarks.ts"
 
 describe("npm run bench (quick form)", () => {
-  it("runs every (pool, benchmark) pair and writes a positive median for each", () => {
+  it("runs every (pool, benchmark) pair, writes a positive median for each and charts them", () => {
     const out = join(mkdtempSync(join(tmpdir(), "bench-")), "quick.json")
     const run = fileURLToPath(new URL("./run.ts", import.meta.url))
     const printed = execFileSync(process.execPath, [run, "--quick", "--out", out], {
       encoding: "utf8",
       timeout: 240_000
     })
-    assert.include(printed, "vs piscina")
+    for (const other of ["piscina", "tinypool", "effect-rpc", "inline"]) assert.include(printed, `vs ${other}`)
     const report = JSON.parse(readFileSync(out, "utf8")) as {
       results: Array<{ benchmark: string; medians: Record<string, number> }>
     }
@@ -25,6 +25,12 @@ describe("npm run bench (quick form)", () => {
       for (const [pool, value] of Object.entries(result.medians)) {
         assert.isTrue(Number.isFinite(value) && value > 0, `${result.benchmark}/${pool} = ${value}`)
       }
+    }
+    const chart = readFileSync(out.replace(/\.json$/, ".svg"), "utf8")
+    assert.match(chart, /^<svg /)
+    for (const benchmark of benchmarks) {
+      assert.include(chart, benchmark.title)
+      for (const pool of benchmark.pools) assert.include(chart, `>${pool}</text>`)
     }
   }, 300_000)
 })

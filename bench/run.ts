@@ -1,10 +1,12 @@
 /**
  * `npm run bench`: every (pool, benchmark) pair in a fresh process, side by side in one run, on the same machine;
- * medians of several repetitions, each in its own process after a warm-up. Prints a table with speed ratios and writes JSON.
+ * medians of several repetitions, each in its own process after a warm-up. Prints a table with speed ratios, writes
+ * JSON and, next to it, the chart (SVG) of the same results.
  *
  *   npm run bench                      full run (a few minutes on 2 cores)
  *   npm run bench -- --quick           small sizes, one repetition (what the smoke test runs)
  *   npm run bench -- --threads 4 --reps 5 --bench roundtrip,small --pools effect-compute,piscina --out file.json
+ *   (file.svg is written next to file.json; `node bench/chart.ts file.json` re-renders it from the JSON alone)
  */
 import { execFileSync } from "node:child_process"
 import { mkdirSync, writeFileSync } from "node:fs"
@@ -12,6 +14,7 @@ import { availableParallelism, cpus } from "node:os"
 import { dirname } from "node:path"
 import { fileURLToPath } from "node:url"
 import { type Benchmark, benchmarks } from "./benchmarks.ts"
+import { formatValue as format, renderChart } from "./chart.ts"
 import type { PoolName } from "./pools.ts"
 import { calibrate } from "./workload.ts"
 
@@ -78,13 +81,6 @@ function runCase(pool: PoolName, benchmark: Benchmark): number {
   return (JSON.parse(lines[lines.length - 1]!) as { samples: Array<number> }).samples[0]!
 }
 
-function format(value: number): string {
-  if (value >= 10_000) return `${(value / 1_000).toFixed(0)}k`
-  if (value >= 1_000) return `${(value / 1_000).toFixed(1)}k`
-  if (value >= 100) return value.toFixed(0)
-  return value.toFixed(1)
-}
-
 /** How many times faster effect-compute is than `other` (above 1: effect-compute wins). */
 const speedup = (row: Row, other: PoolName): number | undefined => {
   const ours = row.medians["effect-compute"]
@@ -96,18 +92,21 @@ const speedup = (row: Row, other: PoolName): number | undefined => {
 const columns: ReadonlyArray<PoolName> = [
   "effect-compute",
   "piscina",
+  "tinypool",
+  "effect-rpc",
   "raw",
   "effect-workers",
   "ec-traced",
   "ec-no-metrics",
   "inline"
 ]
-const header = ["benchmark", "unit", ...columns, "vs piscina", "vs inline"]
+const versus: ReadonlyArray<PoolName> = ["piscina", "tinypool", "effect-rpc", "inline"]
+const header = ["benchmark", "unit", ...columns, ...versus.map((other) => `vs ${other}`)]
 const table = rows.map((row) => [
   row.benchmark.title,
   row.benchmark.unit,
   ...columns.map((pool) => (row.medians[pool] === undefined ? "—" : format(row.medians[pool]!))),
-  ...(["piscina", "inline"] as const).map((other) => {
+  ...versus.map((other) => {
     const ratio = speedup(row, other)
     return ratio === undefined ? "—" : `${ratio.toFixed(2)}×`
   })
@@ -129,36 +128,35 @@ if (large?.medians.inline !== undefined) {
   }
   console.log(
     `1 ms tasks, share of the ideal ${ideal}× speedup: effect-compute ${efficiency("effect-compute")}, ` +
-      `piscina ${efficiency("piscina")}, raw ${efficiency("raw")}`
+      `piscina ${efficiency("piscina")}, tinypool ${efficiency("tinypool")}, effect-rpc ${efficiency("effect-rpc")}, ` +
+      `raw ${efficiency("raw")}`
   )
 }
 
+const report = {
+  date: new Date().toISOString(),
+  node: process.version,
+  cores,
+  cpu: cpus()[0]?.model,
+  threads,
+  reps,
+  quick,
+  iterationsPerUs,
+  results: rows.map((row) => ({
+    benchmark: row.benchmark.name,
+    title: row.benchmark.title,
+    unit: row.benchmark.unit,
+    higherIsBetter: row.benchmark.higherIsBetter,
+    medians: row.medians,
+    samples: row.samples,
+    speedupVsPiscina: speedup(row, "piscina"),
+    speedupVsTinypool: speedup(row, "tinypool"),
+    speedupVsEffectRpc: speedup(row, "effect-rpc"),
+    speedupVsInline: speedup(row, "inline")
+  }))
+}
 mkdirSync(dirname(out), { recursive: true })
-writeFileSync(
-  out,
-  JSON.stringify(
-    {
-      date: new Date().toISOString(),
-      node: process.version,
-      cores,
-      cpu: cpus()[0]?.model,
-      threads,
-      reps,
-      quick,
-      iterationsPerUs,
-      results: rows.map((row) => ({
-        benchmark: row.benchmark.name,
-        title: row.benchmark.title,
-        unit: row.benchmark.unit,
-        higherIsBetter: row.benchmark.higherIsBetter,
-        medians: row.medians,
-        samples: row.samples,
-        speedupVsPiscina: speedup(row, "piscina"),
-        speedupVsInline: speedup(row, "inline")
-      }))
-    },
-    null,
-    2
-  ) + "\n"
-)
-console.log(`\nwrote ${out}`)
+writeFileSync(out, JSON.stringify(report, null, 2) + "\n")
+const chart = out.replace(/(\.json)?$/, ".svg")
+writeFileSync(chart, await renderChart(report))
+console.log(`\nwrote ${out} and ${chart}`)

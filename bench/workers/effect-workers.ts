@@ -2,7 +2,7 @@
  * The worker for the "effect-workers" pool: effect's own worker runner (@effect/platform-node NodeWorkerRunner).
  * The handler returns no Effect, so the worker side starts no fiber per message: only the main side's cost is measured.
  */
-import { NodeWorkerRunner } from "@effect/platform-node"
+import * as NodeWorkerRunner from "@effect/platform-node/NodeWorkerRunner"
 import { Effect } from "effect"
 import { WorkerRunnerPlatform } from "effect/workers/WorkerRunner"
 import { spin } from "../workload.ts"
