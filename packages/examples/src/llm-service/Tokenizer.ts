@@ -58,6 +58,17 @@ export const Encode = ComputeTask.make("Tokenizer.Encode", {
 })
 
 /**
+ * How many tokens a text has (only the count crosses back).
+ *
+ * @category tasks
+ */
+export const Count = ComputeTask.make("Tokenizer.Count", {
+  payload: Schema.String,
+  success: Schema.Number,
+  handler: (text) => Encoding.useSync((encoding) => encoding.encode(text).length)
+})
+
+/**
  * Token ids back to text.
  *
  * @category tasks
@@ -73,7 +84,7 @@ export const Decode = ComputeTask.make("Tokenizer.Decode", {
  *
  * @category worker
  */
-export const tasks = [Encode, Decode] as const
+export const tasks = [Encode, Count, Decode] as const
 
 /**
  * The library's service, used on the main thread.
@@ -111,11 +122,10 @@ export const layer: Layer.Layer<Tokenizer, never, ComputePool.ComputePool> = Lay
   Tokenizer,
   Effect.gen(function*() {
     const pool = yield* ComputePool.ComputePool
-    const tokenize = (texts: ReadonlyArray<string>) =>
-      ComputeParallel.map(texts, Encode).pipe(Effect.provideService(ComputePool.ComputePool, pool))
     return Tokenizer.of({
-      tokenize,
-      count: (texts) => Effect.map(tokenize(texts), (all) => all.map((tokens) => tokens.length)),
+      tokenize: (texts) =>
+        ComputeParallel.map(texts, Encode).pipe(Effect.provideService(ComputePool.ComputePool, pool)),
+      count: (texts) => ComputeParallel.map(texts, Count).pipe(Effect.provideService(ComputePool.ComputePool, pool)),
       decode: (tokens) => pool.execute(Decode, tokens)
     })
   })
