@@ -4,6 +4,7 @@
  */
 import { Schema } from "effect"
 import { ComputeTask } from "effect-compute"
+import { isPrime } from "../quickstart/tasks.ts"
 
 /** FNV-1a, repeated: a stand-in for real per-item work (parsing, hashing) of a tunable cost. */
 export const digest = (seed: number, rounds: number): number => {
@@ -37,16 +38,7 @@ export const Crawl = ComputeTask.make("Crawl", {
 
 export const countPrimesIn = (start: number, end: number) => {
   let count = 0
-  for (let n = Math.max(start, 2); n < end; n++) {
-    let prime = true
-    for (let d = 2; d * d <= n; d++) {
-      if (n % d === 0) {
-        prime = false
-        break
-      }
-    }
-    if (prime) count++
-  }
+  for (let n = start; n < end; n++) if (isPrime(n)) count++
   return count
 }
 

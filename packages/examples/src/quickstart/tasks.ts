@@ -17,6 +17,13 @@ export const Fib = ComputeTask.make("Fib", {
   handler: (n) => (n < 0 ? Effect.fail(new NegativeInput({ n })) : Effect.succeed(fib(n)))
 })
 
+/** Trial division: deliberately plain CPU work. */
+export const isPrime = (n: number): boolean => {
+  if (n < 2) return false
+  for (let d = 2; d * d <= n; d++) if (n % d === 0) return false
+  return true
+}
+
 /** Counts the primes below a bound, checking the interruption flag as it goes. */
 export const CountPrimes = ComputeTask.make("CountPrimes", {
   payload: Schema.Number,
@@ -25,14 +32,7 @@ export const CountPrimes = ComputeTask.make("CountPrimes", {
     let count = 0
     for (let n = 2; n < below; n++) {
       if (n % 10_000 === 0 && context.isInterrupted()) break
-      let prime = true
-      for (let d = 2; d * d <= n; d++) {
-        if (n % d === 0) {
-          prime = false
-          break
-        }
-      }
-      if (prime) count++
+      if (isPrime(n)) count++
     }
     return count
   }
