@@ -65,20 +65,25 @@ const phase = (label: string, server: Server.ServerOptions, options: DemoOptions
     const address = Context.get(context, HttpServer.HttpServer).address
     if (address._tag === "UnixPathAddress") return yield* Effect.die("the demo server must listen on TCP")
     const pool = Context.get(context, ComputePool.ComputePool)
-    const progress = (update: Load.Progress) =>
+    // One line rewritten every second on a terminal; in a log, a line every 5 s.
+    const tty = process.stdout.isTTY === true
+    const progress = (update: Load.Progress) => {
+      const elapsed = Math.round(update.elapsedSeconds)
+      if (!tty && elapsed % 5 !== 0) return
       process.stdout.write(
-        `\r${label}: ${update.elapsedSeconds.toFixed(0).padStart(3)}s / ${seconds}s  ${update.requests} requests` +
-          `  ${update.errors} errors  /health p99 ${update.healthP99.toFixed(1)} ms   `
+        `${tty ? "\r" : ""}${label}: ${String(elapsed).padStart(3)}s / ${seconds}s  ${update.requests} requests` +
+          `  ${update.errors} errors  /health p99 (last 200) ${update.healthP99.toFixed(1)} ms${tty ? "   " : "\n"}`
       )
+    }
     const result = yield* Effect.promise(() =>
       Load.run(Load.demoEndpoints(), {
         port: address.port,
         seconds,
         connections: options.connections,
-        onProgress: process.stdout.isTTY ? progress : undefined
+        onProgress: progress
       })
     )
-    if (process.stdout.isTTY) process.stdout.write("\r\x1b[K")
+    if (tty) process.stdout.write("\r\x1b[K")
     yield* Console.log(`${label}: done, ${result.endpoints.reduce((n, e) => n + e.summary.requests, 0)} requests`)
     return { result, metrics: yield* pool.metrics, threads: pool.threads }
   }))
