@@ -1,8 +1,8 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Cause, Effect, Exit, Fiber } from "effect"
 import { ComputeError, ComputePool } from "effect-compute"
-import { DeepCrash, DeepSpin, MergeSort, ParallelFib } from "./fixtures/tasks.ts"
-import { poll, random } from "./helpers.ts"
+import { DeepCrash, DeepSpin, MergeSort, ParallelFib, StatsInside } from "./fixtures/tasks.ts"
+import { poll, random, squashedOf } from "./helpers.ts"
 
 const entry = new URL("./fixtures/worker.ts", import.meta.url)
 
@@ -18,6 +18,19 @@ for (const threads of [1, 2]) {
         assert.isAbove(stats.submitted, 50, "the subtasks went through the pool")
         assert.strictEqual(stats.activeTasks, 0)
         assert.strictEqual(stats.succeeded, stats.submitted)
+      }).pipe(Effect.provide(Pool)))
+
+    it.live("stats inside a task is a defect that says why, and the worker serves on", () =>
+      Effect.gen(function*() {
+        for (let i = 0; i < 2; i++) {
+          const exit = yield* Effect.exit(ComputePool.execute(StatsInside, i))
+          assert.isTrue(Exit.isFailure(exit) && Cause.hasDies(exit.cause), String(exit))
+          assert.include(
+            String((squashedOf(exit) as Error).message),
+            "ComputePool.stats is only available on the main thread"
+          )
+        }
+        assert.strictEqual(yield* ComputePool.execute(ParallelFib, 12), 144)
       }).pipe(Effect.provide(Pool)))
 
     it.live("recursive merge sort on the pool sorts", () =>
