@@ -184,29 +184,39 @@ export const effectRpc = async (threads: number): Promise<BenchPool> => {
   }
 }
 
-/** A minimal worker_threads pool: round-robin dispatch, one message per task, results matched by id. */
-export const raw = async (threads: number): Promise<BenchPool> => {
-  const workers = Array.from({ length: threads }, () => new Worker(workerUrl("raw")))
+/**
+ * Round-robin dispatch with results matched by id, shared by the raw pool and the effect-workers pool: `send` posts
+ * `[id, op, n]` to worker `index`; whoever receives `[id, value]` passes it to `settle`.
+ */
+const roundRobin = (threads: number, send: (index: number, message: [number, Op, number]) => void) => {
   const pending = new Map<number, (value: number) => void>()
-  for (const worker of workers) {
-    worker.on("message", ([id, value]: [number, number]) => {
-      const resolve = pending.get(id)!
-      pending.delete(id)
-      resolve(value)
-    })
-  }
-  await Promise.all(workers.map((worker) => new Promise((resolve) => worker.once("online", resolve))))
   let nextId = 0
   let nextWorker = 0
   const call = (op: Op, n: number) =>
     new Promise<number>((resolve) => {
       const id = nextId++
       pending.set(id, resolve)
-      workers[nextWorker]!.postMessage([id, op, n])
+      send(nextWorker, [id, op, n])
       nextWorker = (nextWorker + 1) % threads
     })
-  await Promise.all(Array.from({ length: threads * 2 }, () => call(0, 0)))
-  return promisePool(call, async () => {
+  const settle = (id: number, value: number) => {
+    const resolve = pending.get(id)!
+    pending.delete(id)
+    resolve(value)
+  }
+  // One call per worker and then some, so that startup is not timed.
+  const warmUp = () => Promise.all(Array.from({ length: threads * 2 }, () => call(0, 0)))
+  return { call, settle, warmUp }
+}
+
+/** A minimal worker_threads pool: round-robin dispatch, one message per task, results matched by id. */
+export const raw = async (threads: number): Promise<BenchPool> => {
+  const workers = Array.from({ length: threads }, () => new Worker(workerUrl("raw")))
+  const dispatch = roundRobin(threads, (index, message) => workers[index]!.postMessage(message))
+  for (const worker of workers) worker.on("message", ([id, value]: [number, number]) => dispatch.settle(id, value))
+  await Promise.all(workers.map((worker) => new Promise((resolve) => worker.once("online", resolve))))
+  await dispatch.warmUp()
+  return promisePool(dispatch.call, async () => {
     await Promise.all(workers.map((worker) => worker.terminate()))
   })
 }
@@ -218,38 +228,24 @@ export const raw = async (threads: number): Promise<BenchPool> => {
  */
 export const effectWorkers = async (threads: number): Promise<BenchPool> => {
   const scope = Effect.runSync(Scope.make())
-  const pending = new Map<number, (value: number) => void>()
-  const workers = await Effect.runPromise(
+  let workers: ReadonlyArray<EffectWorker.Worker<[number, number], [number, Op, number]>> = []
+  const dispatch = roundRobin(threads, (index, message) => Effect.runSync(workers[index]!.send(message)))
+  workers = await Effect.runPromise(
     Effect.gen(function*() {
       const platform = yield* EffectWorker.WorkerPlatform
       return yield* Effect.forEach(Array.from({ length: threads }, (_, i) => i), (id) =>
         Effect.gen(function*() {
-          const worker = yield* platform.spawn<[number, number], [number, number, number]>(id)
+          const worker = yield* platform.spawn<[number, number], [number, Op, number]>(id)
           yield* Effect.forkIn(
-            worker.run(([requestId, value]) =>
-              Effect.sync(() => {
-                const resolve = pending.get(requestId)!
-                pending.delete(requestId)
-                resolve(value)
-              })
-            ),
+            worker.run(([requestId, value]) => Effect.sync(() => dispatch.settle(requestId, value))),
             scope
           )
           return worker
         }))
     }).pipe(Effect.provide(NodeWorker.layer(() => new Worker(workerUrl("effect-workers")))))
   )
-  let nextId = 0
-  let nextWorker = 0
-  const call = (op: Op, n: number) =>
-    new Promise<number>((resolve) => {
-      const id = nextId++
-      pending.set(id, resolve)
-      Effect.runSync(workers[nextWorker]!.send([id, op, n]))
-      nextWorker = (nextWorker + 1) % threads
-    })
-  await Promise.all(Array.from({ length: threads * 2 }, () => call(0, 0)))
-  return promisePool(call, () => Effect.runPromise(Scope.close(scope, Exit.void)))
+  await dispatch.warmUp()
+  return promisePool(dispatch.call, () => Effect.runPromise(Scope.close(scope, Exit.void)))
 }
 
 /** The same work on the calling thread, as a baseline for CPU-bound benchmarks. */

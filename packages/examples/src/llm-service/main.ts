@@ -58,6 +58,9 @@ const parseOptions = (argv: ReadonlyArray<string>): DemoOptions | "help" => {
   }
 }
 
+const totalRequests = (result: Load.LoadResult) =>
+  result.endpoints.reduce((sum, endpoint) => sum + endpoint.summary.requests, 0)
+
 /** Serves with `pool` or inline, loads the service for `seconds`, and returns what the load measured. */
 const phase = (label: string, server: Server.ServerOptions, options: DemoOptions, seconds: number) =>
   Effect.scoped(Effect.gen(function*() {
@@ -84,7 +87,7 @@ const phase = (label: string, server: Server.ServerOptions, options: DemoOptions
       })
     )
     if (tty) process.stdout.write("\r\x1b[K")
-    yield* Console.log(`${label}: done, ${result.endpoints.reduce((n, e) => n + e.summary.requests, 0)} requests`)
+    yield* Console.log(`${label}: done, ${totalRequests(result)} requests`)
     return { result, metrics: yield* pool.metrics, threads: pool.threads }
   }))
 
@@ -112,7 +115,7 @@ const endpointTable = (result: Load.LoadResult) =>
 
 const healthRow = (name: string, result: Load.LoadResult) => [
   name,
-  (result.endpoints.reduce((n, e) => n + e.summary.requests, 0) / result.seconds).toFixed(0),
+  (totalRequests(result) / result.seconds).toFixed(0),
   ms(result.health.p50),
   ms(result.health.p99),
   ms(result.health.max),
