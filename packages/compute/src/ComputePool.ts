@@ -109,7 +109,8 @@ export interface ExecuteOptions {
    * `ArrayBuffer`s (and other transferables) in the encoded payload to move to the worker instead of copying them.
    * After the call starts, the caller may no longer touch them: a moved `ArrayBuffer` is detached here (its
    * `byteLength` is 0, and typed arrays over it are empty). Use it for large buffers the caller is done with; for
-   * memory both sides keep using, use `ComputeParallel.shared` instead.
+   * memory both sides keep using, use `ComputeParallel.shared` instead. A task that moves buffers stays on the worker
+   * it was sent to (its buffers live there now): it is never stolen by an idle worker.
    */
   readonly transfer?: ReadonlyArray<Transferable> | undefined
 }

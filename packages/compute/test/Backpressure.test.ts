@@ -1,7 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Cause, Effect, Exit, Fiber } from "effect"
 import { ComputeError, ComputePool } from "effect-compute"
-import { Add, BusyFor, Double, Sleep, WhereAmI } from "./fixtures/tasks.ts"
+import { Add, BusyFor, Double, Sleep, SumView, WhereAmI } from "./fixtures/tasks.ts"
 import { poll } from "./helpers.ts"
 
 const entry = new URL("./fixtures/worker.ts", import.meta.url)
@@ -70,5 +70,30 @@ describe("the bounded queue", () => {
       assert.isUndefined(long.pollUnsafe())
       assert.isAbove((yield* ComputePool.stats).stolen, 0)
       assert.strictEqual(yield* Fiber.join(long), "done")
+    }).pipe(Effect.provide(ComputePool.layer({ entry, threads: 2 }))))
+
+  it.live("a task that moved its buffers is never taken back: each buffer reaches exactly one handler", () =>
+    Effect.gen(function*() {
+      // Submitted together: call 0 keeps its worker busy, and the calls behind it there would be taken back for the
+      // idle worker, but their buffers moved with them to the busy one.
+      const views = Array.from({ length: 8 }, (_, i) => new Float64Array(1_024).fill(i))
+      const exits = yield* Effect.all(
+        views.map((view, i) =>
+          Effect.exit(
+            i === 0
+              ? ComputePool.execute(BusyFor, 300)
+              : ComputePool.execute(SumView, view, { transfer: [view.buffer] })
+          )
+        ),
+        { concurrency: "unbounded" }
+      )
+      const stats = yield* ComputePool.stats
+      assert.deepStrictEqual(
+        exits.map((exit) => Exit.isSuccess(exit) ? exit.value : String(exit)),
+        ["done", ...views.slice(1).map((_, i) => (i + 1) * 1_024)],
+        JSON.stringify(stats)
+      )
+      assert.strictEqual(stats.rejected, 0)
+      assert.strictEqual(stats.failed, 0)
     }).pipe(Effect.provide(ComputePool.layer({ entry, threads: 2 }))))
 })

@@ -231,7 +231,7 @@ export class PoolCore {
     }
     const job = new Job(this.nextJobId++, task, kind, payload, settle)
     job.trace = trace
-    job.transfer = transfer
+    job.transfer = transfer === undefined || transfer.length === 0 ? undefined : transfer
     this.outstanding++
     // Behind anyone already suspended, to keep callers in order.
     if (this.queuedCount >= this.options.maxQueue || this.waitingCount > 0) {
@@ -478,6 +478,8 @@ export class PoolCore {
   /**
    * Work stealing: while a worker sits idle, takes back the tasks that a quiet worker (busy in a long task) holds but
    * has not started, and puts them first in the queue for the idle one. A worker not yet quiet is checked again soon.
+   * A task that moved buffers (`transfer`) stays where it is: its buffers now live in that worker, so sending it
+   * elsewhere would send empty, detached ones.
    */
   private stealForIdle(now: number): void {
     if (!this.workers.some((worker) => worker.ready && worker.killReason === undefined && worker.load === 0)) return
@@ -488,7 +490,7 @@ export class PoolCore {
         recheck = true
         continue
       }
-      const taken = [...worker.jobs.values()].filter((job) => worker.revoke(job))
+      const taken = [...worker.jobs.values()].filter((job) => job.transfer === undefined && worker.revoke(job))
       for (let i = taken.length - 1; i >= 0; i--) {
         const job = taken[i]!
         job.state = State.Queued
