@@ -444,7 +444,7 @@ export const layerFromConfig = (
     if (warning !== undefined) yield* Effect.logWarning(warning)
     if (options.threads === 0) {
       yield* Effect.logInfo("compute pool disabled (compute_threads = 0): tasks run inline on the calling thread")
-      const served = yield* Effect.promise(() => captureServe(entry))
+      const served = yield* captureServe(entry)
       return layerInline({ tasks: served.tasks, layer: served.layer as any })
     }
     return layer(options)
@@ -477,17 +477,58 @@ export const layerConfig = (
     )
   )
 
+/**
+ * What each worker entry serves, by its URL, for pools disabled by `threads: 0`. An entry module is evaluated once per
+ * process, so what its `serve` call handed over is kept here for every later pool built from it.
+ */
+const servedEntries = new Map<string, Promise<ServedEntry>>()
+
 /** Imports a worker entry on this thread to learn what it serves, for a pool disabled by `threads: 0`. */
-const captureServe = async (entry: string | URL) => {
+const captureServe = (entry: string | URL): Effect.Effect<ServedEntry, ComputeError> => {
+  const href = typeof entry === "string" && !entry.startsWith("file:") ? pathToFileURL(entry).href : String(entry)
+  return Effect.tryPromise({
+    try: () => {
+      let served = servedEntries.get(href)
+      if (served === undefined) {
+        served = importServed(href)
+        servedEntries.set(href, served)
+        // A failed import is not kept: the file may be fixed and the Layer built again.
+        served.catch(() => servedEntries.delete(href))
+      }
+      return served
+    },
+    catch: (cause) =>
+      new ComputeError({
+        reason: new WorkerStartFailed({
+          workerId: -1,
+          message: `the pool is disabled (threads: 0), and its worker entry could not run inline: ${
+            cause instanceof Error ? cause.message : String(cause)
+          }`,
+          cause
+        })
+      })
+  })
+}
+
+/** One entry import at a time: the capture slot is a single global. */
+let importing: Promise<unknown> = Promise.resolve()
+
+const importServed = (href: string): Promise<ServedEntry> => {
+  const served = importing.then(() => importNow(href))
+  importing = served.catch(() => {})
+  return served
+}
+
+const importNow = async (href: string): Promise<ServedEntry> => {
   const capture: { served?: ServedEntry } = {}
   ;(globalThis as any)[serveCaptureKey] = capture
   try {
-    await import(typeof entry === "string" && !entry.startsWith("file:") ? pathToFileURL(entry).href : String(entry))
+    await import(href)
   } finally {
     delete (globalThis as any)[serveCaptureKey]
   }
   if (capture.served === undefined) {
-    throw new Error(`the worker entry ${String(entry)} did not call ComputeWorker.serve`)
+    throw new Error(`the worker entry ${href} did not call ComputeWorker.serve`)
   }
   return capture.served
 }

@@ -98,6 +98,29 @@ compute_max_in_flight = 4
       assert.strictEqual(resource.tag, "built-once")
     }).pipe(Effect.provide(ComputePool.layerFromConfig(entry, { threads: 0 }))))
 
+  it.effect("compute_threads = 0 works each time the Layer is built, not only the first time in a process", () =>
+    Effect.gen(function*() {
+      const disabled = ComputePool.layerFromConfig(entry, ComputeConfig.fromToml("[runtime]\ncompute_threads = 0"))
+      for (let build = 0; build < 3; build++) {
+        const sum = yield* ComputePool.execute(Add, [build, 1]).pipe(Effect.provide(disabled, { local: true }))
+        assert.strictEqual(sum, build + 1)
+      }
+    }))
+
+  it.effect("compute_threads = 0 with an entry that serves nothing fails the Layer with WorkerStartFailed", () =>
+    Effect.gen(function*() {
+      const notAnEntry = new URL("./fixtures/tasks.ts", import.meta.url)
+      const exit = yield* Effect.exit(Layer.build(ComputePool.layerFromConfig(notAnEntry, { threads: 0 })).pipe(
+        Effect.scoped
+      ))
+      assert.isTrue(Exit.isFailure(exit))
+      const error = Cause.squash((exit as Exit.Failure<unknown, unknown>).cause)
+      assert.isTrue(ComputeError.isComputeError(error), `expected a ComputeError, got ${String(error)}`)
+      const reason = (error as ComputeError.ComputeError).reason
+      assert.strictEqual(reason._tag, "WorkerStartFailed")
+      assert.include(reason.message, "did not call ComputeWorker.serve")
+    }))
+
   it.effect("a bad COMPUTE_THREADS fails the Layer with InvalidOptions", () =>
     Effect.gen(function*() {
       const exit = yield* Effect.exit(
