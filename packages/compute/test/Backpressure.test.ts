@@ -79,7 +79,7 @@ describe("the bounded queue", () => {
       const views = Array.from({ length: 8 }, (_, i) => new Float64Array(1_024).fill(i))
       const exits = yield* Effect.all(
         views.map((view, i) =>
-          Effect.exit(
+          Effect.exit<string | number, ComputeError.ComputeError, ComputePool.ComputePool>(
             i === 0
               ? ComputePool.execute(BusyFor, 300)
               : ComputePool.execute(SumView, view, { transfer: [view.buffer] })

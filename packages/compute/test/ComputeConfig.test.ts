@@ -110,9 +110,11 @@ compute_max_in_flight = 4
   it.effect("compute_threads = 0 with an entry that serves nothing fails the Layer with WorkerStartFailed", () =>
     Effect.gen(function*() {
       const notAnEntry = new URL("./fixtures/tasks.ts", import.meta.url)
-      const exit = yield* Effect.exit(Layer.build(ComputePool.layerFromConfig(notAnEntry, { threads: 0 })).pipe(
-        Effect.scoped
-      ))
+      const exit = yield* Effect.exit(
+        Layer.build(ComputePool.layerFromConfig(notAnEntry, { threads: 0 })).pipe(
+          Effect.scoped
+        )
+      )
       assert.isTrue(Exit.isFailure(exit))
       const error = Cause.squash((exit as Exit.Failure<unknown, unknown>).cause)
       assert.isTrue(ComputeError.isComputeError(error), `expected a ComputeError, got ${String(error)}`)
