@@ -1,8 +1,23 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Cause, Effect, Exit, Fiber } from "effect"
 import { ComputeError, ComputePool } from "effect-compute"
-import { Add, ExitProcess, Negative, Sleep, SpinCooperative, Square, Throw } from "./fixtures/tasks.ts"
-import { random } from "./helpers.ts"
+import {
+  Add,
+  allTasks,
+  Echo,
+  ExitProcess,
+  Negative,
+  ParallelFib,
+  Sleep,
+  SpinCooperative,
+  Square,
+  Throw,
+  UnsendableResult,
+  Unserved,
+  WorkerResourceLive,
+  WrongResult
+} from "./fixtures/tasks.ts"
+import { poll, random } from "./helpers.ts"
 
 const entry = new URL("./fixtures/worker.ts", import.meta.url)
 
@@ -122,4 +137,48 @@ describe("every submitted task ends in exactly one outcome", () => {
       ),
     120_000
   )
+})
+
+/** One call of each way a task can end that needs no crash: the same script runs on both layers. */
+const everyOutcome = Effect.gen(function*() {
+  yield* ComputePool.execute(Add, [1, 2])
+  yield* ComputePool.execute(ParallelFib, 12)
+  yield* Effect.exit(ComputePool.execute(Square, -1))
+  yield* Effect.exit(ComputePool.execute(Throw, "boom"))
+  yield* Effect.exit(ComputePool.execute(Unserved, undefined))
+  yield* Effect.exit(ComputePool.execute(Echo, () => 1))
+  yield* Effect.exit(ComputePool.execute(UnsendableResult, undefined))
+  yield* Effect.exit(ComputePool.execute(WrongResult, undefined))
+  const sleeping = yield* Effect.forkChild(ComputePool.execute(Sleep, 60_000))
+  yield* poll(Effect.map(ComputePool.stats, (stats) => stats.activeTasks === 1))
+  yield* Fiber.interrupt(sleeping)
+  const { liveWorkers: _, stolen: __, threads: ___, ...counts } = yield* ComputePool.stats
+  const { outcomes, tasks_total } = yield* ComputePool.metrics
+  return { counts, outcomes, tasks_total }
+})
+
+describe("layerInline counts outcomes exactly as the worker pool does", () => {
+  it.live("the same calls give the same stats and snapshot outcomes on both layers", () =>
+    Effect.gen(function*() {
+      const onWorkers = yield* everyOutcome.pipe(
+        Effect.provide(ComputePool.layer({ entry: new URL("./fixtures/worker.ts", import.meta.url), threads: 2 }))
+      )
+      const inline = yield* everyOutcome.pipe(
+        Effect.provide(ComputePool.layerInline({ tasks: allTasks, layer: WorkerResourceLive }))
+      )
+      assert.deepStrictEqual(inline, onWorkers)
+      // The figures themselves, so that both layers agreeing on something wrong fails too.
+      assert.deepStrictEqual(onWorkers.counts, {
+        activeTasks: 0,
+        queuedTasks: 0,
+        workerRestarts: 0,
+        submitted: onWorkers.counts.submitted,
+        succeeded: onWorkers.counts.submitted - 7,
+        failed: 4,
+        defects: 1,
+        interrupted: 1,
+        crashed: 0,
+        rejected: 1
+      })
+    }))
 })

@@ -61,7 +61,8 @@ export const make = (tasks: ReadonlyArray<ComputeTask.Any>, services: Context.Co
     Effect.suspend(() => {
       counts.outcomes.submitted++
       if (!registry.has(task)) {
-        counts.outcomes.rejected++
+        // As on the worker pool: a task the entry does not serve was sent, and failed there.
+        counts.outcomes.failed++
         return Effect.fail(
           new ComputeError({
             reason: new TaskNotServed({
