@@ -1,8 +1,9 @@
 /**
  * The pool's Effect metrics, and the snapshot type of `ComputePool.metrics`.
  *
- * Counters carry a `task` attribute (and `outcome` for completions), so a Prometheus or OTLP exporter shows them per
- * task. Queue wait and run time are separate histograms: the reference mixed them. Every submitted task is counted
+ * Every series carries a `pool` attribute (the pool's `name`), so several pools in one app keep separate series that
+ * add up; pools that share a name share their series. Counters also carry a `task` attribute (and `outcome` for
+ * completions), so a Prometheus or OTLP exporter shows them per task. Queue wait and run time are separate histograms: the reference mixed them. Every submitted task is counted
  * once in `compute_tasks_submitted_total` and once, when it ends, in `compute_tasks_completed_total` under exactly one
  * outcome, whatever path it took.
  *

@@ -146,7 +146,10 @@ export interface ComputePoolOptions {
   readonly metrics?: boolean | undefined
   /** A task that runs longer than this counts as slow (`compute_slow_tasks_total`, `slow_tasks`). Default 100 ms. */
   readonly slowTaskThreshold?: Duration.Input | undefined
-  /** Thread name prefix; workers are named `${name}-${id}`. Default "effect-compute". */
+  /**
+   * The pool's name: its workers' thread names (`${name}-${id}`) and the `pool` attribute of its metric series, so
+   * that several pools in one app (a CPU pool and a parsing pool, say) keep separate series. Default "effect-compute".
+   */
   readonly name?: string | undefined
   /** V8 limits of each worker; running past a heap limit crashes only that worker. */
   readonly resourceLimits?: {
@@ -171,6 +174,8 @@ export interface ComputePoolOptions {
  * @since 0.1.0
  */
 export const defaultThreads: (cores?: number) => number = ComputeConfig.defaultThreadCount
+
+const defaultName = "effect-compute"
 
 const positiveIntegerOr = (key: string, value: number | undefined, fallback: number) =>
   value === undefined ? Effect.succeed(fallback) : positiveInteger(key, value)
@@ -229,7 +234,7 @@ export const make = Effect.fnUntraced(function*(options: Omit<ComputePoolOptions
   // With metrics off nothing is recorded or registered; the snapshot then reports zero durations.
   const recorder = options.metrics === false
     ? undefined
-    : new Recorder(yield* Effect.context<never>(), resolved.slowTaskMs)
+    : new Recorder(yield* Effect.context<never>(), options.name ?? defaultName, resolved.slowTaskMs)
   const core = new PoolCore(resolved, (id) => {
     const thread = spawn(id)
     if (!(thread instanceof NodeWorker)) {
@@ -338,7 +343,7 @@ export const make = Effect.fnUntraced(function*(options: Omit<ComputePoolOptions
  * @since 0.1.0
  */
 export const layer = (options: ComputePoolOptions): Layer.Layer<ComputePool, ComputeError> => {
-  const prefix = options.name ?? "effect-compute"
+  const prefix = options.name ?? defaultName
   const spawner = Worker.layerSpawner((id) =>
     new NodeWorker(options.entry, {
       name: `${prefix}-${id}`,

@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Fiber, Metric } from "effect"
+import { Context, Effect, Exit, Fiber, Layer, Metric, Scope } from "effect"
 import { ComputePool } from "effect-compute"
 import { Add, BusyFor, Echo, ExitProcess, Sleep, Square, Throw } from "./fixtures/tasks.ts"
 import { poll } from "./helpers.ts"
@@ -88,4 +88,40 @@ describe("metrics", () => {
         assert.isTrue(value >= 0 && value <= 1)
       }
     }).pipe(Effect.provide(ComputePool.layer({ entry, threads: 2, slowTaskThreshold: "50 millis" }))))
+
+  it.live("two pools in one registry keep their own series, which add up, and one's shutdown leaves the other's", () =>
+    Effect.gen(function*() {
+      const runOn = (pool: ComputePool.ComputePool["Service"], count: number) =>
+        Effect.forEach(Array.from({ length: count }, (_, i) => i), (i) => pool.execute(Add, [i, 1]), { discard: true })
+      const cpu = yield* Layer.build(ComputePool.layer({ entry, threads: 2, name: "cpu" }))
+      const parsing = yield* Scope.make()
+      const parse = yield* Layer.buildWithScope(ComputePool.layer({ entry, threads: 1, name: "parsing" }), parsing)
+      // A third pool under the first one's name: its figures join the same series.
+      const twin = yield* Layer.build(ComputePool.layer({ entry, threads: 1, name: "cpu" }))
+      yield* runOn(Context.get(cpu, ComputePool.ComputePool), 5)
+      yield* runOn(Context.get(parse, ComputePool.ComputePool), 3)
+      yield* runOn(Context.get(twin, ComputePool.ComputePool), 2)
+
+      const both = yield* Metric.snapshot
+      assert.strictEqual(valueOf(both, "compute_tasks_submitted_total"), 10)
+      assert.strictEqual(valueOf(both, "compute_tasks_submitted_total", { pool: "cpu" }), 7)
+      assert.strictEqual(valueOf(both, "compute_tasks_submitted_total", { pool: "parsing" }), 3)
+      assert.strictEqual(valueOf(both, "compute_tasks_completed_total", { pool: "cpu", outcome: "success" }), 7)
+      assert.strictEqual(valueOf(both, "compute_queue_wait_seconds", { pool: "cpu" }), 7)
+      assert.strictEqual(valueOf(both, "compute_live_workers"), 4)
+      assert.strictEqual(valueOf(both, "compute_live_workers", { pool: "parsing" }), 1)
+
+      yield* Scope.close(parsing, Exit.void)
+      const after = yield* Metric.snapshot
+      assert.strictEqual(valueOf(after, "compute_tasks_submitted_total", { pool: "parsing" }), 0)
+      assert.strictEqual(valueOf(after, "compute_tasks_submitted_total", { pool: "cpu" }), 7)
+      assert.strictEqual(valueOf(after, "compute_live_workers", { pool: "cpu" }), 3)
+      assert.isAbove(after.filter((series) => series.id === "compute_worker_utilization").length, 0)
+      yield* runOn(Context.get(cpu, ComputePool.ComputePool), 1)
+      assert.strictEqual(valueOf(yield* Metric.snapshot, "compute_tasks_submitted_total", { pool: "cpu" }), 8)
+    }).pipe(
+      Effect.scoped,
+      // A registry of this test's own, so only these three pools are in it.
+      Effect.provideService(Metric.MetricRegistry, new Map())
+    ))
 })

@@ -74,7 +74,7 @@ describe("Pattern 3: the LLM-style service over HTTP", () => {
       const metrics = (yield* get(pooled, "/metrics")).text.split("\n")
       for (const task of ["Tokenizer.Encode", "EmbedTokens", "EmbedContext", "InferBatch", "InferChunk"]) {
         const line = metrics.find((l) =>
-          l.startsWith(`compute_tasks_completed_total{task="${task}",outcome="success"}`)
+          l.startsWith(`compute_tasks_completed_total{pool="effect-compute",task="${task}",outcome="success"}`)
         )
         assert.isDefined(line, `no success count for ${task}`)
         assert.isAbove(Number(line!.split(" ").at(-1)), 0, line)

@@ -4,9 +4,10 @@
  * exporters read the live figures when they ask. The same figures feed the `ComputePool.metrics` snapshot.
  */
 import type * as Context from "effect/Context"
-import * as Metric from "effect/Metric"
+import type * as Metric from "effect/Metric"
 import * as ComputeMetrics from "../ComputeMetrics.ts"
 import type { OutcomeCounts, OutcomeName, PoolObserver } from "./pool.ts"
+import * as SharedSeries from "./sharedSeries.ts"
 
 /** The snapshot's outcome counts, by the names metrics use. */
 export const snapshotOutcomes = (counts: OutcomeCounts): ComputeMetrics.Snapshot["outcomes"] => ({
@@ -84,14 +85,17 @@ interface TaskFigures {
   slow: number
 }
 
-const noop = () => {}
-
 /** A counter series read from a figure the recorder keeps. */
 const counter = (count: () => number) => () => ({ count: count(), incremental: true })
 
+/**
+ * Every series carries the pool's `name` as its `pool` attribute; pools that share a name (and a registry) feed the
+ * same series, which add up.
+ */
 export class Recorder implements PoolObserver {
   private readonly byTask = new Map<string, TaskFigures>()
-  private readonly registrations: Array<Metric.Registration> = []
+  /** removes each series this pool feeds */
+  private readonly leaves = new Set<() => void>()
   readonly queueWaits = new DurationHistogram()
   readonly runTimes = new DurationHistogram()
   slowTasks = 0
@@ -100,21 +104,33 @@ export class Recorder implements PoolObserver {
   queued = 0
   live = 0
   private readonly context: Context.Context<never>
+  private readonly pool: string
   private readonly slowAfterMs: number
 
-  constructor(context: Context.Context<never>, slowAfterMs: number) {
+  constructor(context: Context.Context<never>, pool: string, slowAfterMs: number) {
     this.context = context
+    this.pool = pool
     this.slowAfterMs = slowAfterMs
-    this.register(ComputeMetrics.tasksActive, () => ({ value: this.active }))
-    this.register(ComputeMetrics.queueDepth, () => ({ value: this.queued }))
-    this.register(ComputeMetrics.liveWorkers, () => ({ value: this.live }))
-    this.register(ComputeMetrics.workerRestarts, () => ({ count: this.restarts, incremental: true }))
+    this.register(ComputeMetrics.tasksActive, {}, () => ({ value: this.active }), SharedSeries.sumValues)
+    this.register(ComputeMetrics.queueDepth, {}, () => ({ value: this.queued }), SharedSeries.sumValues)
+    this.register(ComputeMetrics.liveWorkers, {}, () => ({ value: this.live }), SharedSeries.sumValues)
+    this.register(ComputeMetrics.workerRestarts, {}, counter(() => this.restarts), SharedSeries.sumCounts)
   }
 
-  private register<State>(metric: Metric.Metric<any, State>, get: () => State): Metric.Registration {
-    const registration = Metric.registerUnsafe(metric, this.context, { get, update: noop, modify: noop })
-    this.registrations.push(registration)
-    return registration
+  /** Feeds a series; the function returned stops feeding it. */
+  private register<State>(
+    metric: Metric.Metric<any, State>,
+    attributes: Metric.Metric.AttributeSet,
+    get: () => State,
+    combine: SharedSeries.Combine<State>
+  ): () => void {
+    const leave = SharedSeries.contribute(metric, this.context, { pool: this.pool, ...attributes }, get, combine)
+    const forget = () => {
+      this.leaves.delete(forget)
+      leave()
+    }
+    this.leaves.add(forget)
+    return forget
   }
 
   private figuresOf(task: string): TaskFigures {
@@ -127,16 +143,19 @@ export class Recorder implements PoolObserver {
         runTime: new DurationHistogram(),
         slow: 0
       }
-      this.register(Metric.withAttributes(ComputeMetrics.tasksSubmitted, { task }), counter(() => created.submitted))
+      const { sumCounts, mergeHistograms } = SharedSeries
+      this.register(ComputeMetrics.tasksSubmitted, { task }, counter(() => created.submitted), sumCounts)
       for (const outcome of outcomes) {
         this.register(
-          Metric.withAttributes(ComputeMetrics.tasksCompleted, { task, outcome }),
-          counter(() => created.completed[outcome])
+          ComputeMetrics.tasksCompleted,
+          { task, outcome },
+          counter(() => created.completed[outcome]),
+          sumCounts
         )
       }
-      this.register(Metric.withAttributes(ComputeMetrics.queueWait, { task }), () => created.queueWait.state())
-      this.register(Metric.withAttributes(ComputeMetrics.runTime, { task }), () => created.runTime.state())
-      this.register(Metric.withAttributes(ComputeMetrics.slowTasks, { task }), counter(() => created.slow))
+      this.register(ComputeMetrics.queueWait, { task }, () => created.queueWait.state(), mergeHistograms)
+      this.register(ComputeMetrics.runTime, { task }, () => created.runTime.state(), mergeHistograms)
+      this.register(ComputeMetrics.slowTasks, { task }, counter(() => created.slow), sumCounts)
       this.byTask.set(task, created)
       figures = created
     }
@@ -175,13 +194,13 @@ export class Recorder implements PoolObserver {
   }
 
   /** A worker is ready: its utilisation becomes a gauge series until it exits. */
-  readonly workerReady = (workerId: number, utilization: () => number): () => void => {
-    const registration = this.register(
-      Metric.withAttributes(ComputeMetrics.workerUtilization, { worker: String(workerId) }),
-      () => ({ value: utilization() })
+  readonly workerReady = (workerId: number, utilization: () => number): () => void =>
+    this.register(
+      ComputeMetrics.workerUtilization,
+      { worker: String(workerId) },
+      () => ({ value: utilization() }),
+      SharedSeries.meanValues
     )
-    return () => registration.remove()
-  }
 
   /** The snapshot's duration fields. */
   durations() {
@@ -204,6 +223,6 @@ export class Recorder implements PoolObserver {
 
   /** Removes every series: the pool is gone. */
   close(): void {
-    for (const registration of this.registrations.splice(0)) registration.remove()
+    for (const forget of Array.from(this.leaves)) forget()
   }
 }
