@@ -3,13 +3,14 @@
  * by `dprint.json`. The dprint CLI would run the same plugins, but it installs a native binary per platform, and the
  * lock file cannot list the ones the registry here does not serve, so `npm ci` refused it.
  *
- * `node scripts/format.ts` rewrites files in place; `--check` only lists those that differ and exits 1.
+ * `node scripts/format.ts [paths...]` rewrites files in place (all of them, or those under the paths given); `--check`
+ * only lists those that differ and exits 1.
  * Files: what git tracks or would track (so `.gitignore` applies), minus `excludes`, matched by the plugins' extensions.
  */
 import { createFromBuffer, type Formatter } from "@dprint/formatter"
 import { execFileSync } from "node:child_process"
 import { existsSync, readFileSync, writeFileSync } from "node:fs"
-import { extname, matchesGlob, resolve } from "node:path"
+import { extname, matchesGlob, relative, resolve } from "node:path"
 
 interface DprintConfig {
   readonly lineWidth?: number
@@ -22,6 +23,7 @@ interface DprintConfig {
 const root = resolve(import.meta.dirname, "..")
 const config = JSON.parse(readFileSync(resolve(root, "dprint.json"), "utf8")) as DprintConfig
 const check = process.argv.includes("--check")
+const only = process.argv.slice(2).filter((arg) => !arg.startsWith("--")).map((arg) => relative(root, resolve(arg)))
 
 const global = {
   ...(config.lineWidth === undefined ? {} : { lineWidth: config.lineWidth }),
@@ -51,7 +53,10 @@ const excluded = (file: string) =>
 const files = execFileSync("git", ["ls-files", "-z", "--cached", "--others", "--exclude-standard"], {
   cwd: root,
   encoding: "utf8"
-}).split("\0").filter((file) => file !== "" && !excluded(file) && existsSync(resolve(root, file)))
+}).split("\0").filter((file) =>
+  file !== "" && !excluded(file) && existsSync(resolve(root, file)) &&
+  (only.length === 0 || only.some((path) => file === path || file.startsWith(`${path}/`)))
+)
 
 const differing: Array<string> = []
 for (const file of files) {
