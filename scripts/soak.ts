@@ -1,7 +1,9 @@
 /**
  * `npm run soak -- --minutes 5 --every 15`: mixed load on the pool for a while (tiny, 1-2 ms, async, nested and
  * chunked tasks, some interrupted, an occasional crash), printing heap, RSS and the main thread's event-loop delay
- * every `--every` seconds, then the trend: heap growth per minute over the run (a least-squares slope).
+ * every `--every` seconds, then the trends: heap and RSS growth per minute over the run (least-squares slopes), and
+ * RSS growth per worker replacement. What one replacement leaves behind is measured on its own, beside a raw
+ * `worker_threads` loop, by packages/compute/test/memory/replacements.ts.
  */
 import { Effect, Fiber } from "effect"
 import { ComputeParallel, ComputePool } from "effect-compute"
@@ -24,6 +26,7 @@ interface Sample {
   readonly delayP50Ms: number
   readonly delayP99Ms: number
   readonly tasks: number
+  readonly workerRestarts: number
 }
 
 // Each part may fail (a crash takes its worker's other tasks with it): the soak watches the pool, not the results.
@@ -70,7 +73,8 @@ const program = Effect.gen(function*() {
         // The histogram records each timer's whole interval: what lies past the resolution is the delay.
         delayP50Ms: pastResolution(delay.percentile(50)),
         delayP99Ms: pastResolution(delay.percentile(99)),
-        tasks: (yield* ComputePool.stats).submitted
+        tasks: (yield* ComputePool.stats).submitted,
+        workerRestarts: (yield* ComputePool.stats).workerRestarts
       }
       delay.reset()
       samples.push(sample)
@@ -91,13 +95,17 @@ const program = Effect.gen(function*() {
 )
 
 const { rounds, samples, stats } = await Effect.runPromise(program)
-// Heap growth per minute: least-squares slope over the samples after the first (warm-up) one.
+// Growth per minute: least-squares slopes over the samples after the first (warm-up) one.
 const points = samples.slice(1)
-const n = points.length
-const meanX = points.reduce((a, p) => a + p.second, 0) / Math.max(n, 1)
-const meanY = points.reduce((a, p) => a + p.heapMb, 0) / Math.max(n, 1)
-const slope = n < 2 ? 0 : points.reduce((a, p) => a + (p.second - meanX) * (p.heapMb - meanY), 0) /
-  points.reduce((a, p) => a + (p.second - meanX) ** 2, 0)
+const slopeOf = (x: (sample: Sample) => number, y: (sample: Sample) => number) => {
+  const n = points.length
+  if (n < 2) return 0
+  const meanX = points.reduce((a, p) => a + x(p), 0) / n
+  const meanY = points.reduce((a, p) => a + y(p), 0) / n
+  const den = points.reduce((a, p) => a + (x(p) - meanX) ** 2, 0)
+  return den === 0 ? 0 : points.reduce((a, p) => a + (x(p) - meanX) * (y(p) - meanY), 0) / den
+}
+const perMinute = (y: (sample: Sample) => number) => Math.round(slopeOf((p) => p.second, y) * 60 * 100) / 100
 const ended = stats.succeeded + stats.failed + stats.defects + stats.interrupted + stats.crashed + stats.rejected
 console.log(JSON.stringify(
   {
@@ -107,7 +115,9 @@ console.log(JSON.stringify(
     ended,
     workerRestarts: stats.workerRestarts,
     activeAtEnd: stats.activeTasks,
-    heapMbPerMinute: Math.round(slope * 60 * 100) / 100
+    heapMbPerMinute: perMinute((p) => p.heapMb),
+    rssMbPerMinute: perMinute((p) => p.rssMb),
+    rssKbPerReplacement: Math.round(slopeOf((p) => p.workerRestarts, (p) => p.rssMb) * 1024 * 10) / 10
   },
   null,
   2
