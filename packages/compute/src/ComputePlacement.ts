@@ -167,7 +167,16 @@ interface Learnt {
   calls: number
 }
 
-const learnt = new Map<string, Learnt>()
+/** By pool: a round trip measured on one pool (or on `layerInline`) says nothing about another. */
+const learntByPool = new WeakMap<ComputePool["Service"], Map<string, Learnt>>()
+const learntOf = (pool: ComputePool["Service"]) => {
+  let learnt = learntByPool.get(pool)
+  if (learnt === undefined) {
+    learnt = new Map()
+    learntByPool.set(pool, learnt)
+  }
+  return learnt
+}
 const weight = 0.2
 const average = (previous: number | undefined, sample: number) =>
   previous === undefined ? sample : previous + weight * (sample - previous)
@@ -197,7 +206,8 @@ export const adaptive = <T extends ComputeTask.Any>(
   ComputeTask.Failure<T> | ComputeError,
   ComputePool | ComputeTask.Services<T>
 > =>
-  Effect.suspend(() => {
+  ComputePool.use((pool) => {
+    const learnt = learntOf(pool)
     let state = learnt.get(task.name)
     if (state === undefined) {
       state = { inlineMs: undefined, poolMs: undefined, calls: 0 }
@@ -213,20 +223,22 @@ export const adaptive = <T extends ComputeTask.Any>(
     return inline
       ? timed(runHere(task, payload), (ms) => Effect.sync(() => known.inlineMs = average(known.inlineMs, ms)))
       : timed(
-        ComputePool.use((pool) => pool.execute(task, payload)),
+        pool.execute(task, payload),
         (ms) => Effect.sync(() => known.poolMs = average(known.poolMs, ms))
       )
   })
 
 /**
- * Where adaptive placement would run a task now, and what it has measured (in microseconds): for tests and dashboards.
+ * What adaptive placement has measured of a task on the current pool (in microseconds): for tests and dashboards.
+ * Each pool learns on its own.
  *
  * @example
  * ```ts
+ * import { Effect } from "effect"
  * import { ComputePlacement } from "effect-compute"
  * import { Score } from "./tasks.ts"
  *
- * const { calls, inlineUs, poolUs } = ComputePlacement.adaptiveState(Score)
+ * const report = Effect.map(ComputePlacement.adaptiveState(Score), ({ calls, inlineUs, poolUs }) => ({ calls, inlineUs, poolUs }))
  * ```
  *
  * @category placement
@@ -234,11 +246,18 @@ export const adaptive = <T extends ComputeTask.Any>(
  */
 export const adaptiveState = (
   task: ComputeTask.Any
-): { readonly inlineUs: number | undefined; readonly poolUs: number | undefined; readonly calls: number } => {
-  const state = learnt.get(task.name)
-  return {
-    inlineUs: state?.inlineMs === undefined ? undefined : state.inlineMs * 1_000,
-    poolUs: state?.poolMs === undefined ? undefined : state.poolMs * 1_000,
-    calls: state?.calls ?? 0
-  }
-}
+): Effect.Effect<
+  { readonly inlineUs: number | undefined; readonly poolUs: number | undefined; readonly calls: number },
+  never,
+  ComputePool
+> =>
+  ComputePool.use((pool) =>
+    Effect.sync(() => {
+      const state = learntByPool.get(pool)?.get(task.name)
+      return {
+        inlineUs: state?.inlineMs === undefined ? undefined : state.inlineMs * 1_000,
+        poolUs: state?.poolMs === undefined ? undefined : state.poolMs * 1_000,
+        calls: state?.calls ?? 0
+      }
+    })
+  )

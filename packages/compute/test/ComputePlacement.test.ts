@@ -50,14 +50,14 @@ describe("placement", () => {
   it.live("adaptive learns: a slow task stays on the pool; a cheap one is tried inline once its trip is short", () =>
     Effect.gen(function*() {
       for (let i = 0; i < 10; i++) assert.strictEqual(yield* ComputePlacement.adaptive(BusyFor, 3), "done")
-      const slow = ComputePlacement.adaptiveState(BusyFor)
+      const slow = yield* ComputePlacement.adaptiveState(BusyFor)
       assert.strictEqual(slow.calls, 10)
       assert.isUndefined(slow.inlineUs, "never tried inline: its round trip is milliseconds")
       assert.isAtLeast(slow.poolUs!, 2_000)
 
       const places: Array<number> = []
       for (let i = 0; i < 30; i++) places.push(yield* ComputePlacement.adaptive(Where, undefined))
-      const cheap = ComputePlacement.adaptiveState(Where)
+      const cheap = yield* ComputePlacement.adaptiveState(Where)
       assert.isDefined(cheap.poolUs)
       // The rule: once the pool trip averages under 200 µs, the task is tried inline — and then stays there.
       if (cheap.poolUs! < 200) {
@@ -65,4 +65,13 @@ describe("placement", () => {
         assert.include(places, -1)
       }
     }).pipe(Effect.provide(Pool)))
+
+  it.live("each pool learns on its own: what one pool measured does not carry over to another", () =>
+    Effect.gen(function*() {
+      for (let i = 0; i < 5; i++) yield* ComputePlacement.adaptive(BusyFor, 1).pipe(Effect.provide(Pool))
+      const other = yield* ComputePlacement.adaptiveState(BusyFor).pipe(
+        Effect.provide(ComputePool.layerInline({ tasks: [BusyFor] }))
+      )
+      assert.deepStrictEqual(other, { calls: 0, inlineUs: undefined, poolUs: undefined })
+    }))
 })
