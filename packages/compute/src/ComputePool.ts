@@ -265,7 +265,7 @@ export const make = Effect.fnUntraced(function*(options: Omit<ComputePoolOptions
   /** Submits one job; with a span, the job carries its context and the span gets the job's facts when it ends. */
   const run = (
     task: ComputeTask.Any,
-    kind: number,
+    kind: Protocol.Kind,
     payload: unknown,
     transfer: ReadonlyArray<Transferable> | undefined,
     span: Tracer.Span | undefined
@@ -290,7 +290,7 @@ export const make = Effect.fnUntraced(function*(options: Omit<ComputePoolOptions
       })
     })
 
-  const submit = (task: ComputeTask.Any, kind: number, payload: unknown, transfer?: ReadonlyArray<Transferable>) =>
+  const submit = (task: ComputeTask.Any, kind: Protocol.Kind, payload: unknown, transfer?: ReadonlyArray<Transferable>) =>
     tracing
       ? Effect.useSpan(`compute.execute ${task.name}`, { kind: "client" }, (span) => {
         span.attribute("compute.task", task.name)

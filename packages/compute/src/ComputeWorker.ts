@@ -73,15 +73,15 @@ export const serve = <const Tasks extends ReadonlyArray<ComputeTask.Any>>(option
     )
   }
   // The pool's first message says who this worker is and where its shared claim cells live.
-  port.once("message", (init: ReadonlyArray<unknown>) => {
+  port.once("message", (init: Protocol.ToWorker) => {
     if (init[0] !== Protocol.Init) {
       throw new Error(`ComputeWorker.serve: expected the pool's Init message first, got ${Protocol.safeString(init)}`)
     }
     WorkerRuntime.start({
       port,
-      workerId: init[1] as number,
-      claims: new Int32Array(init[2] as SharedArrayBuffer),
-      threads: init[3] as number,
+      workerId: init[1],
+      claims: new Int32Array(init[2]),
+      threads: init[3],
       tasks: options.tasks,
       layer: options.layer
     })

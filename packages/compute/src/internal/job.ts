@@ -3,6 +3,7 @@
  */
 import type { Transferable } from "node:worker_threads"
 import type * as ComputeTask from "../ComputeTask.ts"
+import type * as Protocol from "./protocol.ts"
 import type { Settlement } from "./settlement.ts"
 import type { WorkerSlot } from "./workerSlot.ts"
 
@@ -43,13 +44,13 @@ export class Job {
   readonly id: number
   readonly task: ComputeTask.Any
   /** `Kind.Chunk`: `payload` is an array of payloads and the success an array of results, in order */
-  readonly kind: number
+  readonly kind: Protocol.Kind
   readonly payload: unknown
   readonly settle: (settlement: Settlement) => void
   constructor(
     id: number,
     task: ComputeTask.Any,
-    kind: number,
+    kind: Protocol.Kind,
     payload: unknown,
     settle: (settlement: Settlement) => void
   ) {

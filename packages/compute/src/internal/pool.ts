@@ -62,7 +62,7 @@ const outcomeOf = (settlement: Settlement): OutcomeName => {
 
 /** One Run message being built for a worker: the message, the jobs in it (in order) and what it moves. */
 interface Batch {
-  readonly message: Array<unknown>
+  readonly message: Protocol.RunMessage
   readonly jobs: Array<Job>
   transfer: Array<Transferable> | undefined
 }
@@ -211,7 +211,7 @@ export class PoolCore {
 
   submit(
     task: ComputeTask.Any,
-    kind: number,
+    kind: Protocol.Kind,
     payload: unknown,
     settle: (settlement: Settlement) => void,
     trace?: readonly [string, string],
@@ -289,7 +289,7 @@ export class PoolCore {
           return
         }
         Atomics.compareExchange(worker.claims, job.claim, Protocol.Claim.Started, Protocol.Claim.CancelRequested)
-        worker.thread.postMessage([Protocol.Cancel, job.id])
+        worker.thread.postMessage([Protocol.Cancel, job.id] satisfies Protocol.CancelMessage)
         job.graceTimer = setTimeout(() => {
           job.graceTimer = undefined
           if (job.state === State.Running) {
@@ -446,11 +446,18 @@ export class PoolCore {
       batches ??= new Map()
       let batch = batches.get(worker)
       if (batch === undefined) {
-        batch = { message: [Protocol.Run, 0], jobs: [], transfer: undefined }
+        batch = { message: Protocol.runMessage(), jobs: [], transfer: undefined }
         batches.set(worker, batch)
       }
       // The encoded payload stays with the job until it ends, in case it is taken back and sent elsewhere.
-      batch.message.push(job.id, job.task.name, job.kind, job.claim, job.encoded, job.trace)
+      Protocol.pushRunEntry(batch.message, {
+        id: job.id,
+        name: job.task.name,
+        kind: job.kind,
+        claim: job.claim,
+        payload: job.encoded,
+        trace: job.trace
+      })
       batch.jobs.push(job)
       if (job.transfer !== undefined) (batch.transfer ??= []).push(...job.transfer)
     }
@@ -526,12 +533,8 @@ export class PoolCore {
     }
     for (let index = 0; index < batch.jobs.length; index++) {
       const job = batch.jobs[index]!
-      const start = Protocol.RunHeader + index * Protocol.RunEntry
       try {
-        worker.thread.postMessage(
-          [Protocol.Run, batch.message[1], ...batch.message.slice(start, start + Protocol.RunEntry)],
-          job.transfer
-        )
+        worker.thread.postMessage(Protocol.runMessageOf(batch.message, index), job.transfer)
       } catch (cause) {
         worker.revoke(job)
         this.complete(job, {
@@ -545,25 +548,21 @@ export class PoolCore {
     }
   }
 
-  private onResults(worker: WorkerSlot, message: ReadonlyArray<unknown>): void {
+  private onResults(worker: WorkerSlot, message: Protocol.ResultsMessage): void {
     // A worker that finishes tasks is not part of a crash loop: the respawn backoff starts over.
     this.recentCrashes = 0
-    for (let i = 1; i < message.length; i += Protocol.ResultEntry) {
-      const job = worker.jobs.get(message[i] as number)
-      if (job === undefined) continue
+    Protocol.forEachResult(message, (id, outcome, value, runMs) => {
+      const job = worker.jobs.get(id)
+      if (job === undefined) return
       worker.release(job)
-      this.complete(
-        job,
-        this.settlementOf(job, worker, message[i + 1] as number, message[i + 2]),
-        message[i + 3] as number
-      )
-    }
+      this.complete(job, this.settlementOf(job, worker, outcome, value), runMs)
+    })
     this.updateGauges()
     // More work for this worker, or, once it is idle, work to take from a busy one.
     if (this.queuedCount > 0 || worker.load === 0) this.scheduleDispatch()
   }
 
-  private settlementOf(job: Job, worker: WorkerSlot, outcome: number, value: unknown): Settlement {
+  private settlementOf(job: Job, worker: WorkerSlot, outcome: Protocol.Outcome, value: unknown): Settlement {
     switch (outcome) {
       case Protocol.Outcome.Success: {
         const decoded = job.kind === Protocol.Kind.Chunk
@@ -635,7 +634,7 @@ export class PoolCore {
     }
     const worker = new WorkerSlot(id, thread, this.options.maxInFlightPerWorker + suspendedCapacity)
     this.workers.push(worker)
-    thread.on("message", (message: ReadonlyArray<unknown>) => {
+    thread.on("message", (message: Protocol.FromWorker) => {
       worker.lastHeard = performance.now()
       switch (message[0]) {
         case Protocol.Results:
@@ -643,21 +642,14 @@ export class PoolCore {
         case Protocol.Ready:
           return this.onReady(worker)
         case Protocol.Spawn:
-          return this.onSpawn(
-            worker,
-            message[1] as number,
-            message[2] as number,
-            message[3] as string,
-            message[4] as number,
-            message[5]
-          )
+          return this.onSpawn(worker, message[1], message[2], message[3], message[4], message[5])
         case Protocol.CancelChild: {
-          const child = worker.children.get(message[1] as number)
+          const child = worker.children.get(message[1])
           if (child !== undefined) this.cancelChild(child)
           return
         }
         case Protocol.StartFailed: {
-          const info = message[1] as Protocol.ErrorInfo
+          const info = message[1]
           worker.killReason = `worker ${id} failed to start, its per-worker Layer failed: ${info.message}`
           void thread.terminate()
           return this.onStartFailed(id, `worker ${id} failed to start: ${info.stack ?? info.message}`)
@@ -668,7 +660,9 @@ export class PoolCore {
       worker.lastError = error
     })
     thread.on("exit", (code) => this.onExit(worker, code))
-    thread.postMessage([Protocol.Init, id, worker.claims.buffer, this.options.threads])
+    thread.postMessage(
+      [Protocol.Init, id, worker.claims.buffer as SharedArrayBuffer, this.options.threads] satisfies Protocol.InitMessage
+    )
   }
 
   /** A task on `worker` uses the pool itself: run the subtask like any other, and send its outcome back there. */
@@ -677,7 +671,7 @@ export class PoolCore {
     requestId: number,
     parentId: number,
     name: string,
-    kind: number,
+    kind: Protocol.Kind,
     payload: unknown
   ) {
     // The payload was encoded in the worker; the stand-in task's schemas pass it through as it is.
@@ -711,7 +705,7 @@ export class PoolCore {
       if (parent !== undefined && parent.children.delete(child) && parent.children.size === 0) worker.suspended--
     }
     if (!this.closed && worker.killReason === undefined && this.workers.includes(worker)) {
-      worker.thread.postMessage([Protocol.ChildResult, requestId, settlement])
+      worker.thread.postMessage([Protocol.ChildResult, requestId, settlement] satisfies Protocol.ChildResultMessage)
     }
   }
 

@@ -2,27 +2,69 @@
  * The wire protocol between the pool (main thread) and its workers.
  *
  * Messages are flat arrays: cheap to structured-clone, and one message carries many tasks or many results, so the
- * per-task cost of `postMessage` shrinks as work arrives in bulk.
+ * per-task cost of `postMessage` shrinks as work arrives in bulk. Each message kind has a tuple type, and the
+ * variable-length ones (Run, Results) are written and read only through the functions here.
  */
+import type { Settlement } from "./settlement.ts"
 
-/** main -> worker: `[Init, workerId, claims: SharedArrayBuffer, threads]`: the first message a worker receives. */
+/** main -> worker: the first message a worker receives: who it is and where its shared claim cells live. */
 export const Init = 2
+export type InitMessage = readonly [tag: typeof Init, workerId: number, claims: SharedArrayBuffer, threads: number]
+
 /**
- * main -> worker: `[Run, urgent, id, taskName, kind, claim, encodedPayload, trace, ...]`, six fields per task.
- * `urgent` (1) says nothing else is in flight anywhere in the pool: send the results back at once rather than
- * coalescing them. `claim` is the task's cell in the worker's claims array (see {@link Claim}). `trace` is
- * `[traceId, spanId]` of the caller's span when the pool traces, else undefined.
+ * main -> worker: tasks to run, six fields per task after a two-field header. `urgent` (1) says nothing else is in
+ * flight anywhere in the pool: send the results back at once rather than coalescing them.
  */
 export const Run = 0
-/** The fields before the first task of a Run message, and the fields of each task. */
-export const RunHeader = 2
-export const RunEntry = 6
+export type RunMessage = [tag: typeof Run, urgent: 0 | 1, ...entries: Array<unknown>]
+const RunHeader = 2
+const RunEntry = 6
+
+/** One task of a Run message. */
+export interface RunEntryFields {
+  readonly id: number
+  readonly name: string
+  readonly kind: Kind
+  /** the task's cell in the worker's claims array (see {@link Claim}) */
+  readonly claim: number
+  readonly payload: unknown
+  /** `[traceId, spanId]` of the caller's span when the pool traces */
+  readonly trace: readonly [string, string] | undefined
+}
+
+export const runMessage = (urgent: 0 | 1 = 0): RunMessage => [Run, urgent]
+
+export const pushRunEntry = (message: RunMessage, entry: RunEntryFields): void => {
+  message.push(entry.id, entry.name, entry.kind, entry.claim, entry.payload, entry.trace)
+}
+
+export const runEntryCount = (message: RunMessage): number => (message.length - RunHeader) / RunEntry
+
+/** The message with only its `index`th task: to send tasks one by one when the whole could not be sent. */
+export const runMessageOf = (message: RunMessage, index: number): RunMessage => {
+  const start = RunHeader + index * RunEntry
+  return [Run, message[1], ...message.slice(start, start + RunEntry)]
+}
+
+export const forEachRunEntry = (message: RunMessage, f: (entry: RunEntryFields) => void): void => {
+  for (let i = RunHeader; i < message.length; i += RunEntry) {
+    f({
+      id: message[i] as number,
+      name: message[i + 1] as string,
+      kind: message[i + 2] as Kind,
+      claim: message[i + 3] as number,
+      payload: message[i + 4],
+      trace: message[i + 5] as readonly [string, string] | undefined
+    })
+  }
+}
 
 /** What a Run entry carries: one payload, or a chunk of payloads whose results come back as one array. */
 export const Kind = {
   Single: 0,
   Chunk: 1
 } as const
+export type Kind = (typeof Kind)[keyof typeof Kind]
 
 /**
  * Each worker shares an `Int32Array` of claim cells with the pool, one per task it may hold. A cell holds the task's
@@ -37,26 +79,67 @@ export const Claim = {
   CancelRequested: -2
 } as const
 
-/** main -> worker: `[Cancel, id]`: interrupt a started task (Promise and Effect handlers hear it this way). */
+/** main -> worker: interrupt a started task (Promise and Effect handlers hear it this way). */
 export const Cancel = 1
+export type CancelMessage = readonly [tag: typeof Cancel, id: number]
 
-/** main -> worker: `[ChildResult, requestId, Settlement]`: how a task spawned by one of this worker's tasks ended. */
+/** main -> worker: how a task spawned by one of this worker's tasks ended. */
 export const ChildResult = 3
+export type ChildResultMessage = readonly [tag: typeof ChildResult, requestId: number, settlement: Settlement]
 
-/** worker -> main: `[Ready]`: the entry loaded and the per-worker Layer built. */
+/** What the main thread sends a worker. */
+export type ToWorker = InitMessage | RunMessage | CancelMessage | ChildResultMessage
+
+/** worker -> main: the entry loaded and the per-worker Layer built. */
 export const Ready = 10
-/** worker -> main: `[StartFailed, ErrorInfo]`: the per-worker Layer failed to build. */
+export type ReadyMessage = readonly [tag: typeof Ready]
+
+/** worker -> main: the per-worker Layer failed to build. */
 export const StartFailed = 11
-/** worker -> main: `[Results, id, Outcome, value, runMs, id, Outcome, value, runMs, ...]` */
+export type StartFailedMessage = readonly [tag: typeof StartFailed, error: ErrorInfo]
+
+/** worker -> main: outcomes of tasks, four fields per task: `id, Outcome, value, runMs`. */
 export const Results = 12
-export const ResultEntry = 4
+export type ResultsMessage = [tag: typeof Results, ...entries: Array<unknown>]
+const ResultEntry = 4
+
+export const resultsMessage = (): ResultsMessage => [Results]
+
+export const pushResult = (message: ResultsMessage, id: number, outcome: Outcome, value: unknown, runMs: number) => {
+  message.push(id, outcome, value, runMs)
+}
+
+export const hasResults = (message: ResultsMessage): boolean => message.length > 1
+
+export const forEachResult = (
+  message: ResultsMessage,
+  f: (id: number, outcome: Outcome, value: unknown, runMs: number) => void
+): void => {
+  for (let i = 1; i < message.length; i += ResultEntry) {
+    f(message[i] as number, message[i + 1] as Outcome, message[i + 2], message[i + 3] as number)
+  }
+}
+
 /**
- * worker -> main: `[Spawn, requestId, parentId, taskName, kind, encodedPayload]`: a task running here (`parentId`)
- * uses the pool itself. The pool answers with `ChildResult`.
+ * worker -> main: a task running here (`parentId`) uses the pool itself, with a payload encoded here. The pool
+ * answers with `ChildResult`.
  */
 export const Spawn = 13
-/** worker -> main: `[CancelChild, requestId]`: the spawning task was interrupted; stop its child. */
+export type SpawnMessage = readonly [
+  tag: typeof Spawn,
+  requestId: number,
+  parentId: number,
+  name: string,
+  kind: Kind,
+  payload: unknown
+]
+
+/** worker -> main: the spawning task was interrupted; stop its child. */
 export const CancelChild = 14
+export type CancelChildMessage = readonly [tag: typeof CancelChild, requestId: number]
+
+/** What a worker sends the main thread. */
+export type FromWorker = ReadyMessage | StartFailedMessage | ResultsMessage | SpawnMessage | CancelChildMessage
 
 /** The outcome of one task, as reported by its worker. */
 export const Outcome = {
@@ -77,6 +160,7 @@ export const Outcome = {
   /** value: an encoded ComputeError the handler failed with (a subtask it spawned failed that way) */
   ComputeFailure: 7
 } as const
+export type Outcome = (typeof Outcome)[keyof typeof Outcome]
 
 /** A plain-data description of an error, safe to clone across threads. */
 export interface ErrorInfo {

@@ -33,7 +33,7 @@ const encodingError = (task: ComputeTask.Any, direction: "payload" | "result", m
   new ComputeError({ reason: new EncodingError({ task: task.name, direction, message }) })
 
 /** The Effect a subtask's caller (a task in this worker) resumes with: its outcome decoded with the task's schemas. */
-const childEffect = (task: ComputeTask.Any, kind: number, settlement: Settlement): Effect.Effect<any, any> => {
+const childEffect = (task: ComputeTask.Any, kind: Protocol.Kind, settlement: Settlement): Effect.Effect<any, any> => {
   if (settlement._tag !== "Success" && settlement._tag !== "Failure") return toEffect(task, settlement)
   const schema = settlement._tag === "Success" ? task.success : task.failure
   const value = settlement._tag === "Success" ? settlement.value : settlement.error
@@ -114,33 +114,36 @@ export const start = (options: WorkerRuntimeOptions): void => {
 
   let services: Context.Context<any> = Context.empty() as Context.Context<any>
   const running = new Map<number, Running>()
-  let outbox: Array<unknown> = [Protocol.Results]
+  let outbox = Protocol.resultsMessage()
   let flushScheduled = false
   let lastFlush = performance.now()
 
   const flush = () => {
-    if (outbox.length === 1) return
+    if (!Protocol.hasResults(outbox)) return
     const message = outbox
-    outbox = [Protocol.Results]
+    outbox = Protocol.resultsMessage()
     lastFlush = performance.now()
     try {
       port.postMessage(message)
     } catch {
       // One result could not be cloned: send them one by one so only that one fails.
-      for (let i = 1; i < message.length; i += Protocol.ResultEntry) {
-        const id = message[i] as number
+      Protocol.forEachResult(message, (id, outcome, value, runMs) => {
+        const single = Protocol.resultsMessage()
+        Protocol.pushResult(single, id, outcome, value, runMs)
         try {
-          port.postMessage([Protocol.Results, id, message[i + 1], message[i + 2], message[i + 3]])
+          port.postMessage(single)
         } catch (cause) {
-          port.postMessage([
-            Protocol.Results,
+          const unsendable = Protocol.resultsMessage()
+          Protocol.pushResult(
+            unsendable,
             id,
             Protocol.Outcome.ResultUnsendable,
             `the result could not be sent to the main thread: ${Protocol.errorInfo(cause).message}`,
-            message[i + 3]
-          ])
+            runMs
+          )
+          port.postMessage(unsendable)
         }
-      }
+      })
     }
   }
 
@@ -157,15 +160,15 @@ export const start = (options: WorkerRuntimeOptions): void => {
     }
   }
 
-  const report = (id: number, outcome: number, value: unknown, runMs = 0) => {
+  const report = (id: number, outcome: Protocol.Outcome, value: unknown, runMs = 0) => {
     running.delete(id)
-    outbox.push(id, outcome, value, runMs)
+    Protocol.pushResult(outbox, id, outcome, value, runMs)
   }
 
   /** Set while a Run message is being handled: outcomes reported then go out with that message's flush. */
   let inRun = false
 
-  const finish = (id: number, outcome: number, value: unknown, runMs: number) => {
+  const finish = (id: number, outcome: Protocol.Outcome, value: unknown, runMs: number) => {
     report(id, outcome, value, runMs)
     if (!inRun) scheduleFlush()
   }
@@ -182,9 +185,9 @@ export const start = (options: WorkerRuntimeOptions): void => {
     isInterrupted: () => isCancelled(claim) || state.abort?.signal.aborted === true
   })
 
-  type Done = (outcome: number, value: unknown) => void
+  type Done = (outcome: Protocol.Outcome, value: unknown) => void
 
-  const encodeOutcome = (schema: ComputeTask.TaskSchema, outcome: number, value: unknown, done: Done) => {
+  const encodeOutcome = (schema: ComputeTask.TaskSchema, outcome: Protocol.Outcome, value: unknown, done: Done) => {
     const encoded = Codec.encode(schema, value)
     if (encoded.ok) done(outcome, encoded.value)
     else done(Protocol.Outcome.ResultUnsendable, `the handler's result does not match its schema: ${encoded.error}`)
@@ -264,7 +267,7 @@ export const start = (options: WorkerRuntimeOptions): void => {
   const runOne = (
     id: number,
     name: string,
-    kind: number,
+    kind: Protocol.Kind,
     claim: number,
     encodedPayload: unknown,
     trace: readonly [string, string] | undefined
@@ -304,7 +307,7 @@ export const start = (options: WorkerRuntimeOptions): void => {
     let finished = false
     let looping = false
     const started = performance.now()
-    const end = (outcome: number, value: unknown) => {
+    const end = (outcome: Protocol.Outcome, value: unknown) => {
       finished = true
       finish(id, outcome, value, performance.now() - started)
     }
@@ -341,7 +344,7 @@ export const start = (options: WorkerRuntimeOptions): void => {
   const children = new Map<number, (settlement: Settlement) => void>()
   let nextRequest = 1
 
-  const spawnChild = (parentId: number, task: ComputeTask.Any, kind: number, payload: unknown) =>
+  const spawnChild = (parentId: number, task: ComputeTask.Any, kind: Protocol.Kind, payload: unknown) =>
     Effect.callback<any, any>((resume) => {
       const encoded = kind === Protocol.Kind.Chunk
         ? Codec.encodeAll(task.payload, payload as ReadonlyArray<unknown>)
@@ -358,7 +361,9 @@ export const start = (options: WorkerRuntimeOptions): void => {
         resume(childEffect(task, kind, settlement))
       })
       try {
-        port.postMessage([Protocol.Spawn, requestId, parentId, task.name, kind, encoded.value])
+        port.postMessage(
+          [Protocol.Spawn, requestId, parentId, task.name, kind, encoded.value] satisfies Protocol.SpawnMessage
+        )
       } catch (cause) {
         children.delete(requestId)
         return resume(Effect.fail(encodingError(
@@ -372,7 +377,7 @@ export const start = (options: WorkerRuntimeOptions): void => {
       return Effect.callback<void>((stopped) => {
         if (settled) return stopped(Effect.void)
         children.set(requestId, () => stopped(Effect.void))
-        port.postMessage([Protocol.CancelChild, requestId])
+        port.postMessage([Protocol.CancelChild, requestId] satisfies Protocol.CancelChildMessage)
       })
     })
 
@@ -393,19 +398,12 @@ export const start = (options: WorkerRuntimeOptions): void => {
     resume(settlement)
   }
 
-  const onRun = (message: ReadonlyArray<unknown>) => {
+  const onRun = (message: Protocol.RunMessage) => {
     inRun = true
-    for (let i = Protocol.RunHeader; i < message.length; i += Protocol.RunEntry) {
-      runOne(
-        message[i] as number,
-        message[i + 1] as string,
-        message[i + 2] as number,
-        message[i + 3] as number,
-        message[i + 4],
-        message[i + 5] as readonly [string, string] | undefined
-      )
-      if (outbox.length > 1 && performance.now() - lastFlush >= flushIntervalMs) flush()
-    }
+    Protocol.forEachRunEntry(message, (entry) => {
+      runOne(entry.id, entry.name, entry.kind, entry.claim, entry.payload, entry.trace)
+      if (Protocol.hasResults(outbox) && performance.now() - lastFlush >= flushIntervalMs) flush()
+    })
     inRun = false
     if (message[1] === 1) flush()
     else scheduleFlush()
@@ -422,14 +420,14 @@ export const start = (options: WorkerRuntimeOptions): void => {
     }
   }
 
-  port.on("message", (message: ReadonlyArray<unknown>) => {
+  port.on("message", (message: Protocol.ToWorker) => {
     switch (message[0]) {
       case Protocol.Run:
         return onRun(message)
       case Protocol.Cancel:
-        return onCancel(message[1] as number)
+        return onCancel(message[1])
       case Protocol.ChildResult:
-        return onChildResult(message[1] as number, message[2] as Settlement)
+        return onChildResult(message[1], message[2])
     }
   })
 
@@ -441,12 +439,14 @@ export const start = (options: WorkerRuntimeOptions): void => {
     onExit: (exit) => {
       if (Exit.isFailure(exit)) {
         const info = Protocol.errorInfo(Cause.squash(exit.cause))
-        port.postMessage([Protocol.StartFailed, { ...info, stack: Cause.pretty(exit.cause) }])
+        port.postMessage(
+          [Protocol.StartFailed, { ...info, stack: Cause.pretty(exit.cause) }] satisfies Protocol.StartFailedMessage
+        )
         return
       }
       if (exit.value !== undefined) services = exit.value
       services = Context.add(services, Scheduler.Scheduler, makeHandlerScheduler())
-      port.postMessage([Protocol.Ready])
+      port.postMessage([Protocol.Ready] satisfies Protocol.ReadyMessage)
     }
   })
 }
