@@ -4,6 +4,7 @@
 import * as Result from "effect/Result"
 import * as Schema from "effect/Schema"
 import type { TaskSchema } from "../ComputeTask.ts"
+import * as Protocol from "./protocol.ts"
 
 export type Coded = { readonly ok: true; readonly value: unknown } | { readonly ok: false; readonly error: string }
 
@@ -131,6 +132,14 @@ export const decode = (schema: TaskSchema, value: unknown): Coded => {
 /** Encodes (or decodes) every item; the first failure names its index. */
 export const encodeAll = (schema: TaskSchema, items: ReadonlyArray<unknown>): Coded => mapAll(encode, schema, items)
 export const decodeAll = (schema: TaskSchema, items: ReadonlyArray<unknown>): Coded => mapAll(decode, schema, items)
+
+/** Encodes a task's payload as it travels: one value, or each item of a chunk (`kind` as in a Run entry). */
+export const encodePayload = (schema: TaskSchema, kind: Protocol.Kind, payload: unknown): Coded =>
+  kind === Protocol.Kind.Chunk ? encodeAll(schema, payload as ReadonlyArray<unknown>) : encode(schema, payload)
+
+/** Decodes a task's success as it arrives: one value, or one per item of a chunk (a failure is always one value). */
+export const decodeSuccess = (schema: TaskSchema, kind: Protocol.Kind, value: unknown): Coded =>
+  kind === Protocol.Kind.Chunk ? decodeAll(schema, value as ReadonlyArray<unknown>) : decode(schema, value)
 
 const mapAll = (
   f: (schema: TaskSchema, value: unknown) => Coded,

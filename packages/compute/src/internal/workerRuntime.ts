@@ -37,8 +37,8 @@ const childEffect = (task: ComputeTask.Any, kind: Protocol.Kind, settlement: Set
   if (settlement._tag !== "Success" && settlement._tag !== "Failure") return toEffect(task, settlement)
   const schema = settlement._tag === "Success" ? task.success : task.failure
   const value = settlement._tag === "Success" ? settlement.value : settlement.error
-  const decoded = kind === Protocol.Kind.Chunk && settlement._tag === "Success"
-    ? Codec.decodeAll(schema, value as ReadonlyArray<unknown>)
+  const decoded = settlement._tag === "Success"
+    ? Codec.decodeSuccess(schema, kind, value)
     : Codec.decode(schema, value)
   if (!decoded.ok) {
     return Effect.fail(
@@ -346,9 +346,7 @@ export const start = (options: WorkerRuntimeOptions): void => {
 
   const spawnChild = (parentId: number, task: ComputeTask.Any, kind: Protocol.Kind, payload: unknown) =>
     Effect.callback<any, any>((resume) => {
-      const encoded = kind === Protocol.Kind.Chunk
-        ? Codec.encodeAll(task.payload, payload as ReadonlyArray<unknown>)
-        : Codec.encode(task.payload, payload)
+      const encoded = Codec.encodePayload(task.payload, kind, payload)
       if (!encoded.ok) {
         return resume(Effect.fail(
           encodingError(task, "payload", `the payload of task "${task.name}" could not be encoded: ${encoded.error}`)
