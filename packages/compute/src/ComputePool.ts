@@ -23,14 +23,16 @@ import * as ComputeConfig from "./ComputeConfig.ts"
 import { ComputeError, InvalidOptions, WorkerStartFailed } from "./ComputeError.ts"
 import type * as ComputeMetrics from "./ComputeMetrics.ts"
 import type * as ComputeTask from "./ComputeTask.ts"
+import { Dispatcher, type StartFailure } from "./internal/dispatcher.ts"
 import * as Inline from "./internal/inline.ts"
 import { invalid, positiveInteger } from "./internal/invalid.ts"
 import type { Job } from "./internal/job.ts"
-import { PoolCore } from "./internal/pool.ts"
+import * as Outcome from "./internal/outcome.ts"
 import * as Protocol from "./internal/protocol.ts"
-import { Recorder, snapshotOutcomes } from "./internal/recorder.ts"
+import { Recorder } from "./internal/recorder.ts"
 import { serveCaptureKey, type ServedEntry } from "./internal/serveCapture.ts"
 import { type Settlement, toEffect } from "./internal/settlement.ts"
+import * as Thread from "./internal/thread.ts"
 
 /**
  * A snapshot of the pool's state and of how every submitted task ended. `submitted` always equals the sum of the
@@ -235,20 +237,27 @@ export const make = Effect.fnUntraced(function*(options: Omit<ComputePoolOptions
   const recorder = options.metrics === false
     ? undefined
     : new Recorder(yield* Effect.context<never>(), options.name ?? defaultName, resolved.slowTaskMs)
-  const core = new PoolCore(resolved, (id) => {
-    const thread = spawn(id)
-    if (!(thread instanceof NodeWorker)) {
-      throw new TypeError("the Worker.Spawner given to ComputePool must return node:worker_threads Workers")
-    }
-    return thread
-  }, recorder)
+  const core = new Dispatcher(
+    resolved,
+    (id) => {
+      const thread = spawn(id)
+      if (!(thread instanceof NodeWorker)) {
+        throw new TypeError("the Worker.Spawner given to ComputePool must return node:worker_threads Workers")
+      }
+      return Thread.fromNodeWorker(thread)
+    },
+    Thread.nodeClock,
+    recorder
+  )
   yield* Effect.acquireRelease(
     Effect.tryPromise({
       try: () => core.start(),
-      catch: (settlement) => settlement
+      catch: (failure) => {
+        const { cause, message, workerId } = failure as StartFailure
+        return new ComputeError({ reason: new WorkerStartFailed({ workerId, message, cause }) })
+      }
     }).pipe(
-      Effect.onExit((exit) => exit._tag === "Success" ? Effect.void : Effect.promise(() => core.close())),
-      Effect.catch((settlement) => toEffect({ name: "" } as ComputeTask.Any, settlement as Settlement))
+      Effect.onExit((exit) => exit._tag === "Success" ? Effect.void : Effect.promise(() => core.close()))
     ),
     () =>
       Effect.promise(async () => {
@@ -290,7 +299,21 @@ export const make = Effect.fnUntraced(function*(options: Omit<ComputePoolOptions
       })
     })
 
-  const submit = (task: ComputeTask.Any, kind: Protocol.Kind, payload: unknown, transfer?: ReadonlyArray<Transferable>) =>
+  const state = (): Outcome.PoolState => ({
+    threads: resolved.threads,
+    liveWorkers: core.liveWorkers,
+    activeTasks: core.activeJobs,
+    queuedTasks: core.queueDepth,
+    workerRestarts: core.restarts,
+    counts: core.counts
+  })
+
+  const submit = (
+    task: ComputeTask.Any,
+    kind: Protocol.Kind,
+    payload: unknown,
+    transfer?: ReadonlyArray<Transferable>
+  ) =>
     tracing
       ? Effect.useSpan(`compute.execute ${task.name}`, { kind: "client" }, (span) => {
         span.attribute("compute.task", task.name)
@@ -303,23 +326,10 @@ export const make = Effect.fnUntraced(function*(options: Omit<ComputePoolOptions
     execute: (task, payload, options) => submit(task, Protocol.Kind.Single, payload, options?.transfer),
     executeChunk: (task, payloads) =>
       payloads.length === 0 ? Effect.succeed([]) : submit(task, Protocol.Kind.Chunk, payloads),
-    stats: Effect.sync(() => ({
-      threads: resolved.threads,
-      liveWorkers: core.liveWorkers,
-      activeTasks: core.activeJobs,
-      queuedTasks: core.queueDepth,
-      workerRestarts: core.restarts,
-      ...core.counts
-    })),
-    metrics: Effect.sync((): ComputeMetrics.Snapshot => ({
-      tasks_total: core.counts.submitted,
-      tasks_active: core.activeJobs,
-      tasks_queued: core.queueDepth,
-      ...(recorder?.durations() ?? Recorder.noDurations),
-      outcomes: snapshotOutcomes(core.counts),
-      worker_restarts: core.restarts,
-      worker_utilization: core.utilization()
-    }))
+    stats: Effect.sync(() => Outcome.toStats(state())),
+    metrics: Effect.sync(() =>
+      Outcome.toSnapshot(state(), recorder?.durations() ?? Outcome.noDurations, core.utilization())
+    )
   })
 })
 
@@ -395,26 +405,16 @@ export const layerInline = <const Tasks extends ReadonlyArray<ComputeTask.Any>>(
         threads: 0,
         execute: (task, payload) => runner!.execute(task, payload) as any,
         executeChunk: (task, payloads) => Effect.forEach(payloads, (payload) => runner!.execute(task, payload)) as any,
-        stats: Effect.sync(() => ({
-          threads: 0,
-          liveWorkers: 0,
-          activeTasks: runner!.counts.active,
-          queuedTasks: 0,
-          workerRestarts: 0,
-          ...runner!.counts.outcomes
-        })),
-        metrics: Effect.sync((): ComputeMetrics.Snapshot => {
-          const { outcomes } = runner!.counts
-          return {
-            tasks_total: outcomes.submitted,
-            tasks_active: runner!.counts.active,
-            tasks_queued: 0,
-            ...Recorder.noDurations,
-            outcomes: snapshotOutcomes(outcomes),
-            worker_restarts: 0,
-            worker_utilization: []
-          }
-        })
+        stats: Effect.sync(() => Outcome.toStats(state())),
+        metrics: Effect.sync(() => Outcome.toSnapshot(state(), Outcome.noDurations, []))
+      })
+      const state = (): Outcome.PoolState => ({
+        threads: 0,
+        liveWorkers: 0,
+        activeTasks: runner!.counts.active,
+        queuedTasks: 0,
+        workerRestarts: 0,
+        counts: runner!.counts.outcomes
       })
       runner = Inline.make(options.tasks, Context.add(services, ComputePool, pool))
       return pool

@@ -23,6 +23,9 @@ const valueOf = (
   return total
 }
 
+const runOn = (pool: ComputePool.ComputePool["Service"], count: number) =>
+  Effect.forEach(Array.from({ length: count }, (_, i) => i), (i) => pool.execute(Add, [i, 1]), { discard: true })
+
 describe("metrics", () => {
   it.live("every outcome is counted once, per task, and active returns to 0", () =>
     Effect.gen(function*() {
@@ -91,8 +94,6 @@ describe("metrics", () => {
 
   it.live("two pools in one registry keep their own series, which add up, and one's shutdown leaves the other's", () =>
     Effect.gen(function*() {
-      const runOn = (pool: ComputePool.ComputePool["Service"], count: number) =>
-        Effect.forEach(Array.from({ length: count }, (_, i) => i), (i) => pool.execute(Add, [i, 1]), { discard: true })
       const cpu = yield* Layer.build(ComputePool.layer({ entry, threads: 2, name: "cpu" }))
       const parsing = yield* Scope.make()
       const parse = yield* Layer.buildWithScope(ComputePool.layer({ entry, threads: 1, name: "parsing" }), parsing)

@@ -2,14 +2,12 @@
  * Runs tasks on the calling thread with the same contract as the worker pool: payloads and results go through their
  * schemas and a structured clone, failures are decoded, thrown errors become `TaskDefect`s.
  */
-import * as Cause from "effect/Cause"
 import type * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
-import * as Exit from "effect/Exit"
 import { ComputeError, EncodingError, TaskNotServed } from "../ComputeError.ts"
 import type * as ComputeTask from "../ComputeTask.ts"
 import * as Codec from "./codec.ts"
-import { noOutcomes } from "./pool.ts"
+import { noOutcomes, outcomeOfExit } from "./outcome.ts"
 import * as Protocol from "./protocol.ts"
 import { runHere } from "./runHere.ts"
 
@@ -62,7 +60,7 @@ export const make = (tasks: ReadonlyArray<ComputeTask.Any>, services: Context.Co
       counts.outcomes.submitted++
       if (!registry.has(task)) {
         // As on the worker pool: a task the entry does not serve was sent, and failed there.
-        counts.outcomes.failed++
+        counts.outcomes.failure++
         return Effect.fail(
           new ComputeError({
             reason: new TaskNotServed({
@@ -87,10 +85,7 @@ export const make = (tasks: ReadonlyArray<ComputeTask.Any>, services: Context.Co
             }),
             Effect.onExit((exit) =>
               Effect.sync(() => {
-                if (Exit.isSuccess(exit)) counts.outcomes.succeeded++
-                else if (Cause.hasInterruptsOnly(exit.cause)) counts.outcomes.interrupted++
-                else if (Cause.hasDies(exit.cause)) counts.outcomes.defects++
-                else counts.outcomes.failed++
+                counts.outcomes[outcomeOfExit(exit)]++
               })
             )
           )

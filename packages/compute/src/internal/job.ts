@@ -5,19 +5,24 @@ import type { Transferable } from "node:worker_threads"
 import type * as ComputeTask from "../ComputeTask.ts"
 import type * as Protocol from "./protocol.ts"
 import type { Settlement } from "./settlement.ts"
+import type { Timer } from "./thread.ts"
 import type { WorkerSlot } from "./workerSlot.ts"
 
 export const State = {
   /** beyond the queue bound: the caller is suspended, the payload not yet encoded */
   Waiting: 0,
+  /** admitted, its payload encoded: waiting for a worker */
   Queued: 1,
+  /** held by a worker (sent, started or not) */
   Running: 2,
-  Done: 3
+  Done: 3,
+  /** in no queue yet: just submitted, or just out of the waiting line, while its payload is encoded */
+  Admitting: 4
 } as const
 export type State = (typeof State)[keyof typeof State]
 
 export class Job {
-  state: State = State.Waiting
+  state: State = State.Admitting
   encoded: unknown = undefined
   worker: WorkerSlot | undefined = undefined
   /** `performance.now()` when it was queued (admitted) */
@@ -40,7 +45,7 @@ export class Job {
   /** set when the caller was interrupted: the outcome goes to `stopped`, not to the caller */
   cancelled = false
   stopped: (() => void) | undefined = undefined
-  graceTimer: ReturnType<typeof setTimeout> | undefined = undefined
+  graceTimer: Timer | undefined = undefined
   readonly id: number
   readonly task: ComputeTask.Any
   /** `Kind.Chunk`: `payload` is an array of payloads and the success an array of results, in order */

@@ -6,18 +6,9 @@
 import type * as Context from "effect/Context"
 import type * as Metric from "effect/Metric"
 import * as ComputeMetrics from "../ComputeMetrics.ts"
-import type { OutcomeCounts, OutcomeName, PoolObserver } from "./pool.ts"
+import type { DispatcherObserver } from "./dispatcher.ts"
+import { type Durations, type Outcome, outcomes } from "./outcome.ts"
 import * as SharedSeries from "./sharedSeries.ts"
-
-/** The snapshot's outcome counts, by the names metrics use. */
-export const snapshotOutcomes = (counts: OutcomeCounts): ComputeMetrics.Snapshot["outcomes"] => ({
-  success: counts.succeeded,
-  failure: counts.failed,
-  defect: counts.defects,
-  interrupted: counts.interrupted,
-  crashed: counts.crashed,
-  rejected: counts.rejected
-})
 
 const boundaries = ComputeMetrics.durationBoundaries
 const logStart = Math.log(boundaries[0]!)
@@ -75,11 +66,9 @@ class DurationHistogram {
   }
 }
 
-const outcomes: ReadonlyArray<OutcomeName> = ["success", "failure", "defect", "interrupted", "crashed", "rejected"]
-
 interface TaskFigures {
   submitted: number
-  readonly completed: Record<OutcomeName, number>
+  readonly completed: Record<Outcome, number>
   readonly queueWait: DurationHistogram
   readonly runTime: DurationHistogram
   slow: number
@@ -92,7 +81,7 @@ const counter = (count: () => number) => () => ({ count: count(), incremental: t
  * Every series carries the pool's `name` as its `pool` attribute; pools that share a name (and a registry) feed the
  * same series, which add up.
  */
-export class Recorder implements PoolObserver {
+export class Recorder implements DispatcherObserver {
   private readonly byTask = new Map<string, TaskFigures>()
   /** removes each series this pool feeds */
   private readonly leaves = new Set<() => void>()
@@ -171,7 +160,7 @@ export class Recorder implements PoolObserver {
     this.figuresOf(task).queueWait.add(waitMs / 1_000)
   }
 
-  readonly completed = (task: string, outcome: OutcomeName, runMs: number | undefined): void => {
+  readonly completed = (task: string, outcome: Outcome, runMs: number | undefined): void => {
     const figures = this.figuresOf(task)
     figures.completed[outcome]++
     if (runMs === undefined) return
@@ -203,7 +192,7 @@ export class Recorder implements PoolObserver {
     )
 
   /** The snapshot's duration fields. */
-  durations() {
+  durations(): Durations {
     return {
       avg_task_duration_us: this.runTimes.count === 0 ? 0 : (this.runTimes.sum / this.runTimes.count) * 1e6,
       max_task_duration_us: this.runTimes.max * 1e6,
@@ -211,14 +200,6 @@ export class Recorder implements PoolObserver {
       queue_wait_us: this.queueWaits.percentiles(),
       run_time_us: this.runTimes.percentiles()
     }
-  }
-
-  static readonly noDurations = {
-    avg_task_duration_us: 0,
-    max_task_duration_us: 0,
-    slow_tasks: 0,
-    queue_wait_us: { p50: 0, p90: 0, p99: 0, max: 0 },
-    run_time_us: { p50: 0, p90: 0, p99: 0, max: 0 }
   }
 
   /** Removes every series: the pool is gone. */

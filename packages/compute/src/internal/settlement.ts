@@ -24,11 +24,30 @@ export type Settlement =
   | { readonly _tag: "Defect"; readonly workerId: number; readonly info: Protocol.ErrorInfo }
   | { readonly _tag: "Interrupted" }
   | { readonly _tag: "NotServed" }
-  | { readonly _tag: "Encoding"; readonly direction: "payload" | "result"; readonly message: string }
-  | { readonly _tag: "Crashed"; readonly workerId: number; readonly exitCode?: number; readonly message: string }
+  | {
+    readonly _tag: "Encoding"
+    readonly direction: "payload" | "result"
+    readonly message: string
+    /** what failed (a DataCloneError, say), when known; not sent to workers */
+    readonly cause?: unknown
+  }
+  | {
+    readonly _tag: "Crashed"
+    readonly workerId: number
+    readonly exitCode?: number
+    readonly message: string
+    /** the worker's uncaught error, when it had one; not sent to workers */
+    readonly cause?: unknown
+  }
   | { readonly _tag: "Closed"; readonly message: string }
   | { readonly _tag: "QueueFull"; readonly capacity: number }
   | { readonly _tag: "StartFailed"; readonly workerId: number; readonly message: string }
+
+/** The settlement as sent to a worker: plain data only (a cause may not survive a structured clone). */
+export const withoutCause = (settlement: Settlement): Settlement =>
+  (settlement._tag === "Encoding" || settlement._tag === "Crashed") && settlement.cause !== undefined
+    ? { ...settlement, cause: undefined }
+    : settlement
 
 export const toEffect = (task: { readonly name: string }, settlement: Settlement): Effect.Effect<any, any> => {
   switch (settlement._tag) {
@@ -76,7 +95,12 @@ export const toEffect = (task: { readonly name: string }, settlement: Settlement
     case "Encoding":
       return Effect.fail(
         new ComputeError({
-          reason: new EncodingError({ task: task.name, direction: settlement.direction, message: settlement.message })
+          reason: new EncodingError({
+            task: task.name,
+            direction: settlement.direction,
+            message: settlement.message,
+            cause: settlement.cause
+          })
         })
       )
     case "Crashed":
@@ -86,7 +110,8 @@ export const toEffect = (task: { readonly name: string }, settlement: Settlement
             task: task.name,
             workerId: settlement.workerId,
             exitCode: settlement.exitCode,
-            message: `task "${task.name}" failed because its worker died: ${settlement.message}`
+            message: `task "${task.name}" failed because its worker died: ${settlement.message}`,
+            cause: settlement.cause
           })
         })
       )

@@ -36,7 +36,7 @@ export const contribute = <State>(
     byRegistry.set(registry, seriesOfRegistry)
   }
   const merged = { ...metric.attributes, ...Context.get(context, Metric.CurrentMetricAttributes), ...attributes }
-  const key = `${metric.id}\u0000${JSON.stringify(Object.keys(merged).sort().map((name) => [name, merged[name]]))}`
+  const key = `${metric.id}\u0000${JSON.stringify(Object.keys(merged).toSorted().map((name) => [name, merged[name]]))}`
   let series: Series<State> | undefined = seriesOfRegistry.get(key)
   if (series === undefined) {
     const sources = new Set<() => State>()

@@ -1,9 +1,9 @@
 /**
  * The main thread's handle on one worker: its thread, the jobs it holds, and the claim cells it shares with it.
  */
-import type { Worker as NodeWorker } from "node:worker_threads"
 import type { Job } from "./job.ts"
 import * as Protocol from "./protocol.ts"
+import type { WorkerThread } from "./thread.ts"
 
 export class WorkerSlot {
   ready = false
@@ -23,8 +23,8 @@ export class WorkerSlot {
   readonly claims: Int32Array
   private readonly freeClaims: Array<number> = []
   readonly id: number
-  readonly thread: NodeWorker
-  constructor(id: number, thread: NodeWorker, capacity: number) {
+  readonly thread: WorkerThread
+  constructor(id: number, thread: WorkerThread, capacity: number) {
     this.id = id
     this.thread = thread
     this.claims = new Int32Array(new SharedArrayBuffer(4 * capacity))

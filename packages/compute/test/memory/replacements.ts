@@ -57,7 +57,7 @@ const run = async (side: "pool" | "raw", count: number, replace: () => Promise<v
   const points = 6
   const samples: Array<{ replacements: number; heap: number; arrayBuffers: number; rss: number }> = []
   for (let point = 0; point <= points; point++) {
-    if (point > 0) for (let i = 0; i < count / points; i++) await replace()
+    if (point > 0) { for (let i = 0; i < count / points; i++) await replace() }
     const memory = await measure()
     samples.push({
       replacements: Math.round((point * count) / points),

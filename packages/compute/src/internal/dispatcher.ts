@@ -1,63 +1,65 @@
 /**
- * The pool's machinery on the main thread: admission, the bounded queue, dispatch to the least-loaded worker,
- * results, cancellation, crash recovery and shutdown.
+ * The pool's machinery on the main thread: admission, dispatch to the least-loaded worker in batches, work stealing,
+ * results, cancellation, worker recovery and shutdown. Every job leaves through {@link Dispatcher.end}, which counts
+ * its outcome once.
+ *
+ * One concept — the main thread's side of running jobs on workers — kept in one file because dispatch, results,
+ * cancellation and recovery all move the same jobs between the same workers; the queue (`jobQueue.ts`), outcomes
+ * (`outcome.ts`), subtasks (`subtasks.ts`) and the thread and clock (`thread.ts`) are their own modules.
  *
  * It is plain callbacks, not fibers: the dispatch path of one task is a few object writes and, per batch of tasks,
  * one `postMessage`. `ComputePool` wraps it in Effects.
  */
-import * as Schema from "effect/Schema"
-import { performance } from "node:perf_hooks"
-import type { Transferable, Worker as NodeWorker } from "node:worker_threads"
-import * as ComputeTask from "../ComputeTask.ts"
+import type { Transferable } from "node:worker_threads"
+import type * as ComputeTask from "../ComputeTask.ts"
 import * as Codec from "./codec.ts"
-import { Deque } from "./deque.ts"
 import { Job, State } from "./job.ts"
+import { JobQueue } from "./jobQueue.ts"
+import { noOutcomes, type Outcome, type OutcomeCounts, outcomeOf } from "./outcome.ts"
 import * as Protocol from "./protocol.ts"
 import type { Settlement } from "./settlement.ts"
+import { Subtasks } from "./subtasks.ts"
+import type { Clock, Timer, WorkerThread } from "./thread.ts"
 import { WorkerSlot } from "./workerSlot.ts"
 
 /** Claim cells beyond `maxInFlightPerWorker`, for tasks suspended while their subtasks run (nested parallelism). */
 const suspendedCapacity = 4_096
 
-/**
- * Stand-ins for tasks spawned inside workers: the main thread may not have imported them, and does not need to — the
- * payload arrives encoded and the results go back encoded, to be decoded by the spawning worker.
- */
-const forwardedTasks = new Map<string, ComputeTask.Any>()
-const forwardedTask = (name: string): ComputeTask.Any => {
-  let task = forwardedTasks.get(name)
-  if (task === undefined) {
-    task = ComputeTask.make(name, {
-      payload: Schema.Any,
-      success: Schema.Any,
-      failure: Schema.Any,
-      handler: () => {
-        throw new Error(`task "${name}" runs in a worker, not on the main thread`)
-      }
-    })
-    forwardedTasks.set(name, task)
-  }
-  return task
+/** Replacement workers that may fail to start in a row, with none alive, before queued tasks are failed. */
+const maxStartFailures = 3
+
+/** A worker with tasks in flight that has said nothing for this long is busy in a long task. */
+export const quietAfterMs = 3
+
+/** Respawn delay after the `n`th crash in a row without a finished task (n >= 1): 0, 25, 50, 100... 2,000 ms. */
+export const respawnDelayMs = (crashesInARow: number): number =>
+  crashesInARow === 0 ? 0 : Math.min(25 * 2 ** (crashesInARow - 1), 2_000)
+
+export interface DispatcherOptions {
+  readonly threads: number
+  readonly maxInFlightPerWorker: number
+  readonly maxQueue: number
+  readonly onQueueFull: "suspend" | "fail"
+  readonly interruptGraceMs: number
 }
 
-const interrupted: Settlement = { _tag: "Interrupted" }
+/** Told of every step of every task, to keep metrics; all calls are synchronous and cheap. */
+export interface DispatcherObserver {
+  readonly submitted: (task: string) => void
+  readonly dispatched: (task: string, waitMs: number) => void
+  /** `runMs` is the handler's time in its worker, when the worker reported one */
+  readonly completed: (task: string, outcome: Outcome, runMs: number | undefined) => void
+  readonly restarted: () => void
+  readonly gauges: (active: number, queued: number, live: number) => void
+  /** A worker is ready; the function returned is called when it exits. */
+  readonly workerReady: (workerId: number, utilization: () => number) => () => void
+}
 
-const outcomeOf = (settlement: Settlement): OutcomeName => {
-  switch (settlement._tag) {
-    case "Success":
-      return "success"
-    case "Defect":
-      return "defect"
-    case "Interrupted":
-      return "interrupted"
-    case "Crashed":
-      return "crashed"
-    case "Encoding":
-      // A payload that could not be sent or read never ran.
-      return settlement.direction === "payload" ? "rejected" : "failure"
-    default:
-      return "failure"
-  }
+/** Why the pool could not start: the first worker that failed, and what it said. */
+export interface StartFailure {
+  readonly workerId: number
+  readonly message: string
+  readonly cause?: unknown
 }
 
 /** One Run message being built for a worker: the message, the jobs in it (in order) and what it moves. */
@@ -67,117 +69,50 @@ interface Batch {
   transfer: Array<Transferable> | undefined
 }
 
-/** Replacement workers that may fail to start in a row, with none alive, before queued tasks are failed. */
-const maxStartFailures = 3
-
-/** A worker with tasks in flight that has said nothing for this long is busy in a long task. */
-const quietAfterMs = 3
-
-export interface PoolOptions {
-  readonly threads: number
-  readonly maxInFlightPerWorker: number
-  readonly maxQueue: number
-  readonly onQueueFull: "suspend" | "fail"
-  readonly interruptGraceMs: number
-}
-
-/** How a task ended, as metrics name it. */
-export type OutcomeName = "success" | "failure" | "defect" | "interrupted" | "crashed" | "rejected"
-
-/** Told of every step of every task, to keep metrics; all calls are synchronous and cheap. */
-export interface PoolObserver {
-  readonly submitted: (task: string) => void
-  readonly dispatched: (task: string, waitMs: number) => void
-  /** `runMs` is the handler's time in its worker, when the worker reported one */
-  readonly completed: (task: string, outcome: OutcomeName, runMs: number | undefined) => void
-  readonly restarted: () => void
-  readonly gauges: (active: number, queued: number, live: number) => void
-  /** A worker is ready; the function returned is called when it exits. */
-  readonly workerReady: (workerId: number, utilization: () => number) => () => void
-}
-
-/** Counts of outcomes, for tests and the metrics snapshot: every submitted job lands in exactly one. */
-export interface OutcomeCounts {
-  submitted: number
-  succeeded: number
-  failed: number
-  defects: number
-  interrupted: number
-  crashed: number
-  rejected: number
-  /** tasks taken back from a busy worker and sent to an idle one (not an outcome) */
-  stolen: number
-}
-
-export const noOutcomes = (): OutcomeCounts => ({
-  submitted: 0,
-  succeeded: 0,
-  failed: 0,
-  defects: 0,
-  interrupted: 0,
-  crashed: 0,
-  rejected: 0,
-  stolen: 0
-})
-
-export class PoolCore {
+export class Dispatcher {
   private readonly workers: Array<WorkerSlot> = []
-  private readonly queue = new Deque<Job>()
-  private readonly waiting = new Deque<Job>()
-  private queuedCount = 0
-  private waitingCount = 0
+  private readonly jobs = new JobQueue()
+  private readonly subtasks: Subtasks
+  /** jobs submitted and not yet ended */
   private outstanding = 0
   private nextJobId = 1
   private nextWorkerId = 0
   private dispatchScheduled = false
-  private stealTimer: ReturnType<typeof setTimeout> | undefined = undefined
+  private stealTimer: Timer | undefined = undefined
   private closing = false
   private closed = false
+  /** workers that died in a row without a task finishing in between: the respawn backoff */
   private recentCrashes = 0
   /** replacement workers that died before they were ready, in a row */
   private startFailures = 0
-  private readonly respawnTimers = new Set<ReturnType<typeof setTimeout>>()
+  private readonly respawnTimers = new Set<Timer>()
   private drained: (() => void) | undefined = undefined
-  private startWaiter: { pending: number; resolve: () => void; reject: (s: Settlement) => void } | undefined
+  private startWaiter:
+    | { pending: number; resolve: () => void; reject: (failure: StartFailure) => void }
+    | undefined
   readonly counts: OutcomeCounts = noOutcomes()
   /** Worker restarts after a crash or a kill. */
   restarts = 0
 
-  readonly options: PoolOptions
-  private readonly spawnThread: (id: number) => NodeWorker
-  private readonly observer: PoolObserver | undefined
-  constructor(options: PoolOptions, spawnThread: (id: number) => NodeWorker, observer?: PoolObserver) {
+  readonly options: DispatcherOptions
+  private readonly spawnThread: (id: number) => WorkerThread
+  private readonly clock: Clock
+  private readonly observer: DispatcherObserver | undefined
+  constructor(
+    options: DispatcherOptions,
+    spawnThread: (id: number) => WorkerThread,
+    clock: Clock,
+    observer?: DispatcherObserver
+  ) {
     this.options = options
     this.spawnThread = spawnThread
+    this.clock = clock
     this.observer = observer
-  }
-
-  /** Counts one outcome of one task: the only place outcomes are counted. */
-  private record(task: ComputeTask.Any, outcome: OutcomeName, runMs?: number): void {
-    switch (outcome) {
-      case "success":
-        this.counts.succeeded++
-        break
-      case "failure":
-        this.counts.failed++
-        break
-      case "defect":
-        this.counts.defects++
-        break
-      case "interrupted":
-        this.counts.interrupted++
-        break
-      case "crashed":
-        this.counts.crashed++
-        break
-      case "rejected":
-        this.counts.rejected++
-    }
-    this.observer?.completed(task.name, outcome, runMs)
-  }
-
-  private updateGauges(): void {
-    this.observer?.gauges(this.activeJobs, this.queueDepth, this.workers.length)
+    this.subtasks = new Subtasks({
+      submit: (task, kind, payload, settle) => this.submit(task, kind, payload, settle),
+      cancel: (job, stopped) => this.cancel(job, stopped),
+      isServing: (worker) => !this.closed && worker.killReason === undefined && this.workers.includes(worker)
+    })
   }
 
   get liveWorkers(): number {
@@ -190,15 +125,13 @@ export class PoolCore {
     return active
   }
 
-  /** Each ready worker's event-loop utilisation since it started (0..1). */
-  utilization(): Array<number> {
-    return this.workers.filter((worker) => worker.ready).map((worker) =>
-      worker.thread.performance.eventLoopUtilization().utilization
-    )
+  get queueDepth(): number {
+    return this.jobs.depth
   }
 
-  get queueDepth(): number {
-    return this.queuedCount + this.waitingCount
+  /** Each ready worker's event-loop utilisation since it started (0..1). */
+  utilization(): Array<number> {
+    return this.workers.filter((worker) => worker.ready).map((worker) => worker.thread.utilization())
   }
 
   /** Spawns the initial workers; resolves when all are ready, or fails with the first one that could not start. */
@@ -219,30 +152,24 @@ export class PoolCore {
   ): Job | undefined {
     this.counts.submitted++
     this.observer?.submitted(task.name)
-    if (this.closing) {
-      this.record(task, "rejected")
-      settle({ _tag: "Closed", message: `the pool is closed; task "${task.name}" was not run` })
-      return undefined
-    }
-    if (this.queuedCount >= this.options.maxQueue && this.options.onQueueFull === "fail") {
-      this.record(task, "rejected")
-      settle({ _tag: "QueueFull", capacity: this.options.maxQueue })
-      return undefined
-    }
     const job = new Job(this.nextJobId++, task, kind, payload, settle)
+    this.outstanding++
+    if (this.closing) {
+      this.end(job, { _tag: "Closed", message: `the pool is closed; task "${task.name}" was not run` })
+      return undefined
+    }
+    if (this.jobs.queued >= this.options.maxQueue && this.options.onQueueFull === "fail") {
+      this.end(job, { _tag: "QueueFull", capacity: this.options.maxQueue })
+      return undefined
+    }
     job.trace = trace
     job.transfer = transfer === undefined || transfer.length === 0 ? undefined : transfer
-    this.outstanding++
     // Behind anyone already suspended, to keep callers in order.
-    if (this.queuedCount >= this.options.maxQueue || this.waitingCount > 0) {
-      this.waitingCount++
-      this.waiting.push(job)
+    if (this.jobs.queued >= this.options.maxQueue || this.jobs.suspended > 0) {
+      this.jobs.suspend(job)
       return job
     }
-    if (!this.admit(job)) {
-      this.finished()
-      return undefined
-    }
+    if (!this.admit(job)) return undefined
     this.scheduleDispatch()
     return job
   }
@@ -255,17 +182,12 @@ export class PoolCore {
     switch (job.state) {
       case State.Waiting:
       case State.Queued: {
-        // Left in its deque, where dispatch skips it; compacted when such leftovers pile up.
         const wasQueued = job.state === State.Queued
-        if (wasQueued) this.queuedCount--
-        else this.waitingCount--
-        job.state = State.Done
         job.cancelled = true
-        this.record(job.task, "interrupted")
-        this.finished()
+        job.stopped = stopped
+        this.end(job, { _tag: "Interrupted" })
         if (wasQueued) this.admitWaiting()
-        this.compactIfStale()
-        return stopped()
+        return
       }
       case State.Running: {
         if (job.cancelled) {
@@ -280,17 +202,16 @@ export class PoolCore {
         const worker = job.worker!
         job.cancelled = true
         job.stopped = stopped
-        // Its subtasks stop too, at once: one of them may be the loop that keeps this task's thread from hearing.
-        for (const child of Array.from(job.children)) this.cancelChild(child)
+        this.subtasks.cancelChildrenOf(job)
         if (worker.revoke(job)) {
           // It had not started: it never will.
-          this.complete(job, { _tag: "Interrupted" })
-          if (this.queuedCount > 0) this.scheduleDispatch()
+          this.end(job, { _tag: "Interrupted" })
+          if (this.jobs.queued > 0) this.scheduleDispatch()
           return
         }
         Atomics.compareExchange(worker.claims, job.claim, Protocol.Claim.Started, Protocol.Claim.CancelRequested)
         worker.thread.postMessage([Protocol.Cancel, job.id] satisfies Protocol.CancelMessage)
-        job.graceTimer = setTimeout(() => {
+        job.graceTimer = this.clock.setTimeout(() => {
           job.graceTimer = undefined
           if (job.state === State.Running) {
             this.kill(
@@ -310,15 +231,16 @@ export class PoolCore {
   /** Closing: new submissions fail; resolves when every outstanding job ended, or after `timeoutMs`. */
   drain(timeoutMs: number): Promise<void> {
     this.closing = true
-    this.failWaitingIfNoWorkers()
+    // With no worker left, nothing queued can run: fail it now rather than wait for the timeout.
+    if (this.workers.length === 0) this.failQueued(closedBeforeRun)
     if (this.outstanding === 0) return Promise.resolve()
     return new Promise((resolve) => {
-      const timer = setTimeout(() => {
+      const timer = this.clock.setTimeout(() => {
         this.drained = undefined
         resolve()
       }, timeoutMs)
       this.drained = () => {
-        clearTimeout(timer)
+        this.clock.clearTimeout(timer)
         this.drained = undefined
         resolve()
       }
@@ -329,42 +251,50 @@ export class PoolCore {
   async close(): Promise<void> {
     this.closing = true
     this.closed = true
-    for (const timer of this.respawnTimers) clearTimeout(timer)
+    for (const timer of this.respawnTimers) this.clock.clearTimeout(timer)
     this.respawnTimers.clear()
-    if (this.stealTimer !== undefined) clearTimeout(this.stealTimer)
-    const leftover = (job: Job, message: string) => {
-      if (job.state === State.Done) return
-      if (job.graceTimer !== undefined) clearTimeout(job.graceTimer)
-      const wasCancelled = job.cancelled
-      job.state = State.Done
-      if (wasCancelled) {
-        this.record(job.task, "interrupted")
-        job.stopped?.()
-      } else {
-        // Dispatched or not, it never ran to an end of its own.
-        this.record(job.task, "rejected")
-        job.settle({ _tag: "Closed", message })
-      }
-    }
-    for (let job = this.waiting.shift(); job !== undefined; job = this.waiting.shift()) {
-      leftover(job, `the pool closed before task "${job.task.name}" could run`)
-    }
-    for (let job = this.queue.shift(); job !== undefined; job = this.queue.shift()) {
-      leftover(job, `the pool closed before task "${job.task.name}" could run`)
-    }
-    this.waitingCount = 0
-    this.queuedCount = 0
+    if (this.stealTimer !== undefined) this.clock.clearTimeout(this.stealTimer)
+    this.failQueued(closedBeforeRun)
     const terminations: Array<Promise<unknown>> = []
     for (const worker of this.workers.splice(0)) {
       worker.killReason = "the pool closed"
-      for (const job of worker.jobs.values()) {
-        leftover(job, `task "${job.task.name}" was still running when the pool's drain timeout ran out`)
+      for (const job of Array.from(worker.jobs.values())) {
+        // Dispatched, it never ran to an end of its own.
+        this.end(job, {
+          _tag: "Closed",
+          message: `task "${job.task.name}" was still running when the pool's drain timeout ran out`
+        })
       }
-      worker.jobs.clear()
       terminations.push(worker.thread.terminate())
     }
-    this.outstanding = 0
     await Promise.allSettled(terminations)
+  }
+
+  /**
+   * The single exit of every job, wherever it is: counts its outcome once, tells its caller (or, when the caller was
+   * interrupted, its interrupter), and gives back what it held (its place in the queue, its claim cell, its timer).
+   */
+  private end(job: Job, settlement: Settlement, runMs?: number): void {
+    if (job.state === State.Done) return
+    if (job.state === State.Queued || job.state === State.Waiting) this.jobs.forget(job)
+    else if (job.worker?.jobs.get(job.id) === job) job.worker.release(job)
+    job.state = State.Done
+    job.runMs = runMs
+    job.encoded = undefined
+    if (job.graceTimer !== undefined) this.clock.clearTimeout(job.graceTimer)
+    const outcome: Outcome = job.cancelled ? "interrupted" : outcomeOf(settlement)
+    this.counts[outcome]++
+    this.observer?.completed(job.task.name, outcome, runMs)
+    if (job.cancelled) job.stopped?.()
+    else job.settle(settlement)
+    this.outstanding--
+    if (this.outstanding === 0 && this.drained !== undefined) this.drained()
+  }
+
+  /** Ends every job still queued or suspended. */
+  private failQueued(settlementOf: (job: Job) => Settlement): void {
+    for (const job of this.jobs.takeAll()) this.end(job, settlementOf(job))
+    this.updateGauges()
   }
 
   private admit(job: Job): boolean {
@@ -372,9 +302,7 @@ export class PoolCore {
       ? Codec.encodeAll(job.task.payload, job.payload as ReadonlyArray<unknown>)
       : Codec.encode(job.task.payload, job.payload)
     if (!encoded.ok) {
-      this.record(job.task, "rejected")
-      job.state = State.Done
-      job.settle({
+      this.end(job, {
         _tag: "Encoding",
         direction: "payload",
         message: `the payload of task "${job.task.name}" could not be encoded: ${encoded.error}`
@@ -382,12 +310,22 @@ export class PoolCore {
       return false
     }
     job.encoded = encoded.value
-    job.state = State.Queued
-    job.queuedAt = performance.now()
-    this.queuedCount++
-    this.queue.push(job)
+    job.queuedAt = this.clock.now()
+    this.jobs.enqueue(job)
     return true
   }
+
+  private admitWaiting(): void {
+    while (this.jobs.suspended > 0 && this.jobs.queued < this.options.maxQueue) {
+      const job = this.jobs.takeWaiting()
+      if (job === undefined) return
+      // Out of the waiting line and not yet queued: `admit` queues it or ends it.
+      job.state = State.Admitting
+      this.admit(job)
+    }
+  }
+
+  // ---- dispatch
 
   private readonly runDispatch = () => {
     this.dispatchScheduled = false
@@ -401,7 +339,7 @@ export class PoolCore {
     // anyway, wait for the end of this turn of the event loop (after all pending results were handled) to send
     // bigger batches; an idle worker gets its task at once.
     if (this.hasIdleWorker()) queueMicrotask(this.runDispatch)
-    else setImmediate(this.runDispatch)
+    else this.clock.setImmediate(this.runDispatch)
   }
 
   private hasIdleWorker(): boolean {
@@ -428,16 +366,15 @@ export class PoolCore {
 
   private dispatch(): void {
     let batches: Map<WorkerSlot, Batch> | undefined
-    const now = performance.now()
-    if (this.queuedCount === 0) this.stealForIdle(now)
-    while (this.queuedCount > 0) {
+    const now = this.clock.now()
+    if (this.jobs.queued === 0) this.stealForIdle(now)
+    while (this.jobs.queued > 0) {
       const worker = this.leastLoaded(now)
       if (worker === undefined) break
-      const job = this.queue.shift()!
-      if (job.state !== State.Queued) continue
-      this.queuedCount--
-      this.admitWaiting()
+      const job = this.jobs.takeQueued()
+      if (job === undefined) break
       job.state = State.Running
+      this.admitWaiting()
       job.waitMs = now - job.queuedAt
       this.observer?.dispatched(job.task.name, job.waitMs)
       // An idle worker's quiet spell starts with its first task, not with its last answer.
@@ -464,22 +401,12 @@ export class PoolCore {
     if (batches === undefined) return
     this.updateGauges()
     // A lone task (nothing else in flight or queued) wants its result back at once; under load, results coalesce.
-    if (batches.size === 1 && this.queuedCount === 0) {
+    if (batches.size === 1 && this.jobs.queued === 0) {
       const [[worker, batch]] = batches
       const sent = batch.jobs.length
       if (worker.jobs.size === sent && this.activeJobs === sent) batch.message[1] = 1
     }
     for (const [worker, batch] of batches) this.post(worker, batch)
-  }
-
-  /** Drops interrupted jobs from the deques once they outnumber the live ones (a stream of timeouts, say). */
-  private compactIfStale(): void {
-    if (this.queue.length > 1024 && this.queue.length > 2 * this.queuedCount) {
-      this.queue.retain((job) => job.state === State.Queued)
-    }
-    if (this.waiting.length > 1024 && this.waiting.length > 2 * this.waitingCount) {
-      this.waiting.retain((job) => job.state === State.Waiting)
-    }
   }
 
   /**
@@ -500,27 +427,16 @@ export class PoolCore {
       const taken = [...worker.jobs.values()].filter((job) => job.transfer === undefined && worker.revoke(job))
       for (let i = taken.length - 1; i >= 0; i--) {
         const job = taken[i]!
-        job.state = State.Queued
         job.worker = undefined
-        this.queuedCount++
-        this.queue.unshift(job)
+        this.jobs.enqueueFirst(job)
         this.counts.stolen++
       }
     }
     if (recheck && this.stealTimer === undefined) {
-      this.stealTimer = setTimeout(() => {
+      this.stealTimer = this.clock.setTimeout(() => {
         this.stealTimer = undefined
         this.dispatch()
       }, quietAfterMs + 1)
-    }
-  }
-
-  private admitWaiting(): void {
-    while (this.waitingCount > 0 && this.queuedCount < this.options.maxQueue) {
-      const job = this.waiting.shift()!
-      if (job.state !== State.Waiting) continue
-      this.waitingCount--
-      if (!this.admit(job)) this.finished()
     }
   }
 
@@ -529,7 +445,8 @@ export class PoolCore {
       worker.thread.postMessage(batch.message, batch.transfer)
       return
     } catch {
-      // Something in the batch cannot be cloned (or moved): send one by one so only the culprits fail.
+      // Something in the batch cannot be cloned (or moved): send one by one so only the culprits fail. A failed
+      // postMessage moves nothing, so the buffers of the others are still here to send.
     }
     for (let index = 0; index < batch.jobs.length; index++) {
       const job = batch.jobs[index]!
@@ -537,29 +454,30 @@ export class PoolCore {
         worker.thread.postMessage(Protocol.runMessageOf(batch.message, index), job.transfer)
       } catch (cause) {
         worker.revoke(job)
-        this.complete(job, {
+        this.end(job, {
           _tag: "Encoding",
           direction: "payload",
           message: `the payload of task "${job.task.name}" could not be sent to a worker: ${
             Protocol.errorInfo(cause).message
-          }`
+          }`,
+          cause
         })
       }
     }
   }
+
+  // ---- results
 
   private onResults(worker: WorkerSlot, message: Protocol.ResultsMessage): void {
     // A worker that finishes tasks is not part of a crash loop: the respawn backoff starts over.
     this.recentCrashes = 0
     Protocol.forEachResult(message, (id, outcome, value, runMs) => {
       const job = worker.jobs.get(id)
-      if (job === undefined) return
-      worker.release(job)
-      this.complete(job, this.settlementOf(job, worker, outcome, value), runMs)
+      if (job !== undefined) this.end(job, this.settlementOf(job, worker, outcome, value), runMs)
     })
     this.updateGauges()
     // More work for this worker, or, once it is idle, work to take from a busy one.
-    if (this.queuedCount > 0 || worker.load === 0) this.scheduleDispatch()
+    if (this.jobs.queued > 0 || worker.load === 0) this.scheduleDispatch()
   }
 
   private settlementOf(job: Job, worker: WorkerSlot, outcome: Protocol.Outcome, value: unknown): Settlement {
@@ -596,140 +514,83 @@ export class PoolCore {
           direction: "payload",
           message: `the worker could not decode the payload of task "${job.task.name}": ${String(value)}`
         }
-      default:
+      case Protocol.Outcome.ResultUnsendable:
         return { _tag: "Encoding", direction: "result", message: `task "${job.task.name}": ${String(value)}` }
     }
   }
 
-  /** The single exit of a dispatched job: counts it once and tells its caller (or its interrupter). */
-  private complete(job: Job, settlement: Settlement, runMs?: number): void {
-    if (job.state === State.Done) return
-    job.state = State.Done
-    job.runMs = runMs
-    job.encoded = undefined
-    if (job.graceTimer !== undefined) clearTimeout(job.graceTimer)
-    if (job.cancelled) {
-      this.record(job.task, "interrupted", runMs)
-      job.stopped?.()
-    } else {
-      this.record(job.task, outcomeOf(settlement), runMs)
-      job.settle(settlement)
-    }
-    this.finished()
+  private updateGauges(): void {
+    this.observer?.gauges(this.activeJobs, this.jobs.depth, this.workers.length)
   }
 
-  private finished(): void {
-    this.outstanding--
-    if (this.outstanding === 0 && this.drained !== undefined) this.drained()
-  }
+  // ---- workers: spawning, readiness, exits and replacement
 
   private spawn(): void {
     const id = this.nextWorkerId++
-    let thread: NodeWorker
+    let thread: WorkerThread
     try {
       thread = this.spawnThread(id)
     } catch (cause) {
-      this.onStartFailed(id, `worker ${id} could not be spawned: ${Protocol.errorInfo(cause).message}`)
+      this.onStartFailed({ workerId: id, message: `worker ${id} could not be spawned: ${errorMessage(cause)}`, cause })
       return
     }
     const worker = new WorkerSlot(id, thread, this.options.maxInFlightPerWorker + suspendedCapacity)
     this.workers.push(worker)
-    thread.on("message", (message: Protocol.FromWorker) => {
-      worker.lastHeard = performance.now()
+    thread.onMessage((message) => {
+      worker.lastHeard = this.clock.now()
       switch (message[0]) {
         case Protocol.Results:
           return this.onResults(worker, message)
         case Protocol.Ready:
           return this.onReady(worker)
         case Protocol.Spawn:
-          return this.onSpawn(worker, message[1], message[2], message[3], message[4], message[5])
-        case Protocol.CancelChild: {
-          const child = worker.children.get(message[1])
-          if (child !== undefined) this.cancelChild(child)
-          return
-        }
+          return this.subtasks.spawn(worker, message)
+        case Protocol.CancelChild:
+          return this.subtasks.cancelRequested(worker, message[1])
         case Protocol.StartFailed: {
           const info = message[1]
           worker.killReason = `worker ${id} failed to start, its per-worker Layer failed: ${info.message}`
           void thread.terminate()
-          return this.onStartFailed(id, `worker ${id} failed to start: ${info.stack ?? info.message}`)
+          return this.onStartFailed({
+            workerId: id,
+            message: `worker ${id} failed to start: ${info.stack ?? info.message}`,
+            cause: info
+          })
         }
       }
     })
-    thread.on("error", (error) => {
+    thread.onError((error) => {
       worker.lastError = error
     })
-    thread.on("exit", (code) => this.onExit(worker, code))
+    thread.onExit((code) => this.onExit(worker, code))
     thread.postMessage(
-      [Protocol.Init, id, worker.claims.buffer as SharedArrayBuffer, this.options.threads] satisfies Protocol.InitMessage
+      [
+        Protocol.Init,
+        id,
+        worker.claims.buffer as SharedArrayBuffer,
+        this.options.threads
+      ] satisfies Protocol.InitMessage
     )
-  }
-
-  /** A task on `worker` uses the pool itself: run the subtask like any other, and send its outcome back there. */
-  private onSpawn(
-    worker: WorkerSlot,
-    requestId: number,
-    parentId: number,
-    name: string,
-    kind: Protocol.Kind,
-    payload: unknown
-  ) {
-    // The payload was encoded in the worker; the stand-in task's schemas pass it through as it is.
-    const child = this.submit(
-      forwardedTask(name),
-      kind,
-      payload,
-      (settlement) => this.answerChild(worker, requestId, settlement)
-    )
-    if (child === undefined) return
-    child.origin = { worker, requestId }
-    worker.children.set(requestId, child)
-    const parent = worker.jobs.get(parentId)
-    if (parent !== undefined) {
-      child.parent = parent
-      if (parent.children.size === 0) worker.suspended++
-      parent.children.add(child)
-    }
-  }
-
-  private cancelChild(child: Job): void {
-    const origin = child.origin!
-    this.cancel(child, () => this.answerChild(origin.worker, origin.requestId, interrupted))
-  }
-
-  private answerChild(worker: WorkerSlot, requestId: number, settlement: Settlement): void {
-    const child = worker.children.get(requestId)
-    if (child !== undefined) {
-      worker.children.delete(requestId)
-      const parent = child.parent
-      if (parent !== undefined && parent.children.delete(child) && parent.children.size === 0) worker.suspended--
-    }
-    if (!this.closed && worker.killReason === undefined && this.workers.includes(worker)) {
-      worker.thread.postMessage([Protocol.ChildResult, requestId, settlement] satisfies Protocol.ChildResultMessage)
-    }
   }
 
   private onReady(worker: WorkerSlot): void {
     worker.ready = true
     this.startFailures = 0
-    worker.forget = this.observer?.workerReady(
-      worker.id,
-      () => worker.thread.performance.eventLoopUtilization().utilization
-    )
+    worker.forget = this.observer?.workerReady(worker.id, () => worker.thread.utilization())
     this.updateGauges()
     if (this.startWaiter !== undefined && --this.startWaiter.pending === 0) {
       const { resolve } = this.startWaiter
       this.startWaiter = undefined
       resolve()
     }
-    if (this.queuedCount > 0) this.dispatch()
+    if (this.jobs.queued > 0) this.dispatch()
   }
 
-  private onStartFailed(workerId: number, message: string): void {
+  private onStartFailed(failure: StartFailure): void {
     if (this.startWaiter !== undefined) {
       const { reject } = this.startWaiter
       this.startWaiter = undefined
-      reject({ _tag: "StartFailed", workerId, message })
+      reject(failure)
     }
   }
 
@@ -746,26 +607,29 @@ export class PoolCore {
     this.updateGauges()
     if (this.closed) return
     const wasReady = worker.ready
+    const lastError = worker.lastError === undefined ? "" : `: ${errorMessage(worker.lastError)}`
     if (!wasReady && this.startWaiter !== undefined) {
-      this.onStartFailed(
-        worker.id,
-        `worker ${worker.id} exited with code ${exitCode} before it was ready` +
-          (worker.lastError === undefined ? "" : `: ${Protocol.errorInfo(worker.lastError).message}`)
-      )
+      this.onStartFailed({
+        workerId: worker.id,
+        message: `worker ${worker.id} exited with code ${exitCode} before it was ready${lastError}`,
+        cause: worker.lastError
+      })
       return
     }
     const why = worker.killReason ??
       (worker.lastError !== undefined
-        ? `worker ${worker.id} crashed: ${Protocol.errorInfo(worker.lastError).message}`
+        ? `worker ${worker.id} crashed${lastError}`
         : `worker ${worker.id} exited with code ${exitCode}`)
     if (!wasReady) this.onReplacementFailed(worker.id, why)
-    for (const job of worker.jobs.values()) {
-      this.complete(job, { _tag: "Crashed", workerId: worker.id, exitCode, message: why })
+    const crashed: Settlement = {
+      _tag: "Crashed",
+      workerId: worker.id,
+      exitCode,
+      message: why,
+      cause: worker.lastError
     }
-    worker.jobs.clear()
-    // Subtasks whose spawning task died with it have no one to answer to.
-    for (const child of Array.from(worker.children.values())) this.cancel(child, () => {})
-    worker.children.clear()
+    for (const job of Array.from(worker.jobs.values())) this.end(job, crashed)
+    this.subtasks.orphan(worker)
     if (this.closing && this.outstanding === 0) return
     this.restarts++
     this.observer?.restarted()
@@ -781,45 +645,25 @@ export class PoolCore {
     this.startFailures++
     if (this.startFailures < maxStartFailures || this.workers.some((worker) => worker.ready)) return
     const message = `no worker could start (${this.startFailures} attempts in a row); the last: ${why}`
-    for (const deque of [this.queue, this.waiting]) {
-      for (let job = deque.shift(); job !== undefined; job = deque.shift()) {
-        if (job.state !== State.Queued && job.state !== State.Waiting) continue
-        job.state = State.Done
-        this.record(job.task, "rejected")
-        job.settle({ _tag: "StartFailed", workerId, message })
-        this.finished()
-      }
-    }
-    this.queuedCount = 0
-    this.waitingCount = 0
-    this.updateGauges()
+    this.failQueued(() => ({ _tag: "StartFailed", workerId, message }))
   }
 
   /** Replaces a dead worker at once, then with growing delays while workers die without finishing anything. */
   private respawnWithBackoff(): void {
-    const delay = this.recentCrashes === 0 ? 0 : Math.min(25 * 2 ** (this.recentCrashes - 1), 2_000)
+    const delay = respawnDelayMs(this.recentCrashes)
     this.recentCrashes++
     if (delay === 0) return this.spawn()
-    const timer = setTimeout(() => {
+    const timer = this.clock.setTimeout(() => {
       this.respawnTimers.delete(timer)
       if (!this.closed) this.spawn()
     }, delay)
     this.respawnTimers.add(timer)
   }
-
-  /** While closing with no worker left, nothing queued can run: fail it now rather than wait for the timeout. */
-  private failWaitingIfNoWorkers(): void {
-    if (this.workers.length > 0) return
-    for (const deque of [this.waiting, this.queue]) {
-      for (let job = deque.shift(); job !== undefined; job = deque.shift()) {
-        if (job.state === State.Done) continue
-        job.state = State.Done
-        this.record(job.task, "rejected")
-        job.settle({ _tag: "Closed", message: `the pool closed before task "${job.task.name}" could run` })
-        this.finished()
-      }
-    }
-    this.waitingCount = 0
-    this.queuedCount = 0
-  }
 }
+
+const closedBeforeRun = (job: Job): Settlement => ({
+  _tag: "Closed",
+  message: `the pool closed before task "${job.task.name}" could run`
+})
+
+const errorMessage = (cause: unknown): string => Protocol.errorInfo(cause).message
