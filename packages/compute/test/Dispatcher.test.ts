@@ -1,0 +1,195 @@
+/**
+ * The dispatcher on fake threads and Effect's `TestClock`: grace periods, respawn backoff, stealing and drain
+ * timeouts asserted as orderings and counts, with no thread and no sleeping.
+ */
+import { assert, describe, it } from "@effect/vitest"
+import { Effect } from "effect"
+import { TestClock } from "effect/testing"
+import { Dispatcher, type DispatcherOptions, quietAfterMs, respawnDelayMs } from "../src/internal/dispatcher.ts"
+import * as Protocol from "../src/internal/protocol.ts"
+import type { Settlement } from "../src/internal/settlement.ts"
+import { FakeThread, testClock } from "./fakes/fakeThread.ts"
+import { Add } from "./fixtures/tasks.ts"
+
+/** One turn of the event loop: the dispatcher's microtasks and immediates run; no time passes on the clock. */
+const turn = Effect.promise(() => new Promise<void>((resolve) => setImmediate(resolve)))
+
+const advance = (ms: number) => Effect.andThen(TestClock.adjust(ms), turn)
+
+const setup = (threads: number, options: Partial<DispatcherOptions> = {}) =>
+  Effect.gen(function*() {
+    const clock = testClock(yield* Effect.context<never>())
+    const spawned: Array<FakeThread> = []
+    const spawnedAt: Array<number> = []
+    const dispatcher = new Dispatcher(
+      {
+        threads,
+        maxInFlightPerWorker: 16,
+        maxQueue: 1_000,
+        onQueueFull: "suspend",
+        interruptGraceMs: 1_000,
+        ...options
+      },
+      (id) => {
+        const thread = new FakeThread(id)
+        spawned.push(thread)
+        spawnedAt.push(clock.now())
+        return thread
+      },
+      clock
+    )
+    const started = dispatcher.start()
+    for (const thread of spawned) thread.ready()
+    yield* Effect.promise(() => started)
+    const settlements: Array<Settlement["_tag"]> = []
+    const submit = (a: number) =>
+      dispatcher.submit(Add, Protocol.Kind.Single, [a, 1], (settlement) => settlements.push(settlement._tag))!
+    return { dispatcher, spawned, spawnedAt, settlements, submit, clock }
+  })
+
+describe("the dispatcher, on fake threads and the TestClock", () => {
+  it.effect("an interrupted task that ignores its signal has its worker terminated after the grace period", () =>
+    Effect.gen(function*() {
+      const { clock, dispatcher, spawned, submit } = yield* setup(1)
+      const worker = spawned[0]!
+      const job = submit(1)
+      yield* turn
+      assert.deepStrictEqual(worker.received, [job.id])
+      assert.isTrue(worker.start(job.id))
+
+      let stoppedAt: number | undefined
+      dispatcher.cancel(job, () => stoppedAt = clock.now())
+      assert.isTrue(worker.posted.some((message) => message[0] === Protocol.Cancel && message[1] === job.id))
+      assert.strictEqual(worker.claimState(job.id), Protocol.Claim.CancelRequested)
+
+      yield* advance(999)
+      assert.isFalse(worker.terminated, "terminated before the grace period ended")
+      assert.isUndefined(stoppedAt)
+      yield* advance(1)
+      assert.isTrue(worker.terminated)
+      yield* turn
+      assert.strictEqual(stoppedAt, 1_000, "the interrupter resumes when the worker is gone")
+      assert.strictEqual(dispatcher.counts.interrupted, 1)
+      assert.strictEqual(dispatcher.restarts, 1)
+      assert.strictEqual(spawned.length, 2, "a replacement was spawned")
+    }))
+
+  it.effect("a task that honours its interruption within the grace period keeps its worker", () =>
+    Effect.gen(function*() {
+      const { dispatcher, spawned, submit } = yield* setup(1)
+      const worker = spawned[0]!
+      const job = submit(1)
+      yield* turn
+      worker.start(job.id)
+      let stopped = false
+      dispatcher.cancel(job, () => stopped = true)
+      yield* advance(500)
+      worker.report(job.id, Protocol.Outcome.Interrupted, undefined)
+      assert.isTrue(stopped)
+      yield* advance(5_000)
+      assert.isFalse(worker.terminated, "the grace timer was cleared when the task ended")
+      assert.strictEqual(dispatcher.restarts, 0)
+      assert.strictEqual(dispatcher.counts.interrupted, 1)
+    }))
+
+  it.effect("respawn backoff grows while workers die without finishing anything, and starts over after a success", () =>
+    Effect.gen(function*() {
+      const { clock, dispatcher, spawned, spawnedAt, submit } = yield* setup(1)
+      const gaps: Array<number> = []
+      for (let crash = 0; crash < 6; crash++) {
+        const count = spawned.length
+        const diedAt = clock.now()
+        spawned[count - 1]!.exit(1)
+        const expected = respawnDelayMs(crash)
+        if (expected > 0) {
+          yield* advance(expected - 1)
+          assert.strictEqual(spawned.length, count, `respawned before ${expected} ms after crash ${crash + 1}`)
+          yield* advance(1)
+        }
+        assert.strictEqual(spawned.length, count + 1, `not respawned ${expected} ms after crash ${crash + 1}`)
+        gaps.push(spawnedAt[count]! - diedAt)
+        spawned[count]!.ready()
+      }
+      assert.deepStrictEqual(gaps, [0, 25, 50, 100, 200, 400])
+
+      // A task finished on the latest worker: the next crash is replaced at once again.
+      const job = submit(1)
+      yield* turn
+      const latest = spawned[spawned.length - 1]!
+      latest.start(job.id)
+      latest.succeed(job.id, 2)
+      latest.exit(1)
+      assert.strictEqual(spawned.length, 8, "replaced at once after a success")
+      assert.strictEqual(dispatcher.restarts, 7)
+    }))
+
+  it.effect("an idle worker takes the unstarted tasks of a quiet one, once it has been quiet long enough", () =>
+    Effect.gen(function*() {
+      const { dispatcher, spawned, submit } = yield* setup(2)
+      const [busy, idle] = spawned as [FakeThread, FakeThread]
+      const jobs = [1, 2, 3, 4, 5].map(submit)
+      yield* turn
+      // Least-loaded dispatch alternates: the first worker holds three, the second two.
+      assert.deepStrictEqual(busy.received, [jobs[0]!.id, jobs[2]!.id, jobs[4]!.id])
+      assert.deepStrictEqual(idle.received, [jobs[1]!.id, jobs[3]!.id])
+      // The first starts a long task and says nothing; the second finishes both of its tasks.
+      busy.start(jobs[0]!.id)
+      for (const job of [jobs[1]!, jobs[3]!]) {
+        idle.start(job.id)
+        idle.succeed(job.id, 0)
+      }
+      yield* turn
+      assert.strictEqual(idle.received.length, 2, "nothing taken while the busy worker may still answer")
+
+      yield* advance(quietAfterMs)
+      assert.strictEqual(idle.received.length, 2, `nothing taken within ${quietAfterMs} ms`)
+      yield* advance(1)
+      assert.deepStrictEqual(idle.received.slice(2), [jobs[2]!.id, jobs[4]!.id], "the unstarted ones, in order")
+      assert.strictEqual(busy.claimState(jobs[2]!.id), Protocol.Claim.Revoked)
+      assert.isFalse(busy.start(jobs[4]!.id), "the busy worker can no longer start a task taken from it")
+      assert.strictEqual(dispatcher.counts.stolen, 2)
+    }))
+
+  it.effect("draining waits for running tasks up to its timeout; closing then fails them with Closed", () =>
+    Effect.gen(function*() {
+      const { dispatcher, settlements, spawned, submit } = yield* setup(1)
+      const worker = spawned[0]!
+      const job = submit(1)
+      yield* turn
+      worker.start(job.id)
+
+      let drained = false
+      const draining = dispatcher.drain(500).then(() => drained = true)
+      submit(2)
+      assert.deepStrictEqual(settlements, ["Closed"], "a submission while draining is refused at once")
+      yield* advance(499)
+      assert.isFalse(drained)
+      yield* advance(1)
+      yield* Effect.promise(() => draining)
+      assert.isTrue(drained)
+
+      yield* Effect.promise(() => dispatcher.close())
+      assert.deepStrictEqual(settlements, ["Closed", "Closed"])
+      assert.isTrue(worker.terminated)
+      assert.strictEqual(dispatcher.counts.rejected, 2)
+      assert.strictEqual(dispatcher.counts.submitted, 2)
+    }))
+
+  it.effect("draining ends as soon as the last task does, before its timeout", () =>
+    Effect.gen(function*() {
+      const { dispatcher, settlements, spawned, submit } = yield* setup(1)
+      const worker = spawned[0]!
+      const job = submit(1)
+      yield* turn
+      worker.start(job.id)
+      let drained = false
+      const draining = dispatcher.drain(10_000).then(() => drained = true)
+      yield* advance(100)
+      assert.isFalse(drained)
+      worker.succeed(job.id, 2)
+      yield* Effect.promise(() => draining)
+      assert.isTrue(drained)
+      assert.deepStrictEqual(settlements, ["Success"])
+      yield* Effect.promise(() => dispatcher.close())
+    }))
+})
