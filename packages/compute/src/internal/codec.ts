@@ -1,12 +1,21 @@
 /**
- * Synchronous Schema encoding and decoding that reports failure as a message instead of throwing.
+ * Synchronous Schema encoding and decoding that reports failure as a message instead of throwing, and the
+ * `EncodingError` a caller sees when a value could not cross.
  */
 import * as Result from "effect/Result"
 import * as Schema from "effect/Schema"
+import { ComputeError, EncodingError } from "../ComputeError.ts"
 import type { TaskSchema } from "../ComputeTask.ts"
 import * as Protocol from "./protocol.ts"
 
 export type Coded = { readonly ok: true; readonly value: unknown } | { readonly ok: false; readonly error: string }
+
+/** The error for a payload or result that could not be encoded, sent across threads or decoded. */
+export const encodingError = (
+  task: { readonly name: string },
+  direction: "payload" | "result",
+  message: string
+): ComputeError => new ComputeError({ reason: new EncodingError({ task: task.name, direction, message }) })
 
 type Parser = (u: unknown) => Result.Result<unknown, Schema.SchemaError>
 

@@ -4,15 +4,12 @@
  */
 import type * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
-import { ComputeError, EncodingError, TaskNotServed } from "../ComputeError.ts"
+import { ComputeError, TaskNotServed } from "../ComputeError.ts"
 import type * as ComputeTask from "../ComputeTask.ts"
 import * as Codec from "./codec.ts"
 import { noOutcomes, outcomeOfExit } from "./outcome.ts"
 import * as Protocol from "./protocol.ts"
 import { runHere } from "./runHere.ts"
-
-const encodingError = (task: ComputeTask.Any, direction: "payload" | "result", message: string) =>
-  new ComputeError({ reason: new EncodingError({ task: task.name, direction, message }) })
 
 /** Encode, clone and decode: what a value goes through to cross a thread. */
 const crossThread = (
@@ -25,7 +22,7 @@ const crossThread = (
   const encoded = Codec.encode(schema, value)
   if (!encoded.ok) {
     return Effect.fail(
-      encodingError(task, direction, `${what} of task "${task.name}" could not be encoded: ${encoded.error}`)
+      Codec.encodingError(task, direction, `${what} of task "${task.name}" could not be encoded: ${encoded.error}`)
     )
   }
   let cloned: unknown
@@ -33,7 +30,7 @@ const crossThread = (
     cloned = structuredClone(encoded.value)
   } catch (cause) {
     return Effect.fail(
-      encodingError(
+      Codec.encodingError(
         task,
         direction,
         `${what} of task "${task.name}" could not be sent across threads: ${Protocol.errorInfo(cause).message}`
@@ -44,7 +41,7 @@ const crossThread = (
   return decoded.ok
     ? Effect.succeed(decoded.value)
     : Effect.fail(
-      encodingError(task, direction, `${what} of task "${task.name}" could not be decoded: ${decoded.error}`)
+      Codec.encodingError(task, direction, `${what} of task "${task.name}" could not be decoded: ${decoded.error}`)
     )
 }
 

@@ -13,7 +13,7 @@ import * as Scope from "effect/Scope"
 import * as Tracer from "effect/Tracer"
 import { performance } from "node:perf_hooks"
 import type { MessagePort } from "node:worker_threads"
-import { ComputeError, EncodingError, isComputeError } from "../ComputeError.ts"
+import { ComputeError, isComputeError } from "../ComputeError.ts"
 import { ComputePool } from "../ComputePool.ts"
 import type * as ComputeTask from "../ComputeTask.ts"
 import * as Codec from "./codec.ts"
@@ -29,9 +29,6 @@ interface Running {
   interrupt?: (() => void) | undefined
 }
 
-const encodingError = (task: ComputeTask.Any, direction: "payload" | "result", message: string) =>
-  new ComputeError({ reason: new EncodingError({ task: task.name, direction, message }) })
-
 /** The Effect a subtask's caller (a task in this worker) resumes with: its outcome decoded with the task's schemas. */
 const childEffect = (task: ComputeTask.Any, kind: Protocol.Kind, settlement: Settlement): Effect.Effect<any, any> => {
   if (settlement._tag !== "Success" && settlement._tag !== "Failure") return toEffect(task, settlement)
@@ -42,7 +39,7 @@ const childEffect = (task: ComputeTask.Any, kind: Protocol.Kind, settlement: Set
     : Codec.decode(schema, value)
   if (!decoded.ok) {
     return Effect.fail(
-      encodingError(task, "result", `the outcome of task "${task.name}" could not be decoded: ${decoded.error}`)
+      Codec.encodingError(task, "result", `the outcome of task "${task.name}" could not be decoded: ${decoded.error}`)
     )
   }
   return settlement._tag === "Success" ? Effect.succeed(decoded.value) : Effect.fail(decoded.value)
@@ -349,7 +346,11 @@ export const start = (options: WorkerRuntimeOptions): void => {
       const encoded = Codec.encodePayload(task.payload, kind, payload)
       if (!encoded.ok) {
         return resume(Effect.fail(
-          encodingError(task, "payload", `the payload of task "${task.name}" could not be encoded: ${encoded.error}`)
+          Codec.encodingError(
+            task,
+            "payload",
+            `the payload of task "${task.name}" could not be encoded: ${encoded.error}`
+          )
         ))
       }
       const requestId = nextRequest++
@@ -364,7 +365,7 @@ export const start = (options: WorkerRuntimeOptions): void => {
         )
       } catch (cause) {
         children.delete(requestId)
-        return resume(Effect.fail(encodingError(
+        return resume(Effect.fail(Codec.encodingError(
           task,
           "payload",
           `the payload of task "${task.name}" could not be sent: ${Protocol.errorInfo(cause).message}`
