@@ -1,6 +1,6 @@
 /**
- * Configuration of a compute pool — the reference's `ComputeConfig` and its `[runtime]` keys — from Effect `Config`
- * (environment variables, or any `ConfigProvider`), from a TOML file, or from the reference's three presets.
+ * Configuration of a compute pool — the Rust runtime's `ComputeConfig` and its `[runtime]` keys — from Effect `Config`
+ * (environment variables, or any `ConfigProvider`), from a TOML file, or from the Rust runtime's three presets.
  *
  * Every value is checked when the pool's Layer is built; a bad one fails it with `InvalidOptions`, whose message
  * names the key, the value and the rule (`compute_stack_size = "64KB" is invalid: it must be at least 128KB`).
@@ -16,7 +16,7 @@ import { availableParallelism } from "node:os"
 import { parse as parseToml } from "smol-toml"
 import type { ComputeError } from "./ComputeError.ts"
 import type { ComputePoolOptions } from "./ComputePool.ts"
-import { invalid } from "./internal/invalid.ts"
+import { defaultThreads, durationMillis, invalid } from "./internal/options.ts"
 
 /**
  * The configuration, as plain data. Every field is optional; what is left out takes the pool's default.
@@ -71,7 +71,7 @@ const tomlKeys: Record<keyof ComputeConfig, string> = {
 }
 
 /**
- * The reference's three configurations, ready to use (`[runtime]` `num_worker_threads`, `compute_threads`,
+ * The Rust runtime's three configurations, ready to use (`[runtime]` `num_worker_threads`, `compute_threads`,
  * `compute_stack_size`).
  *
  * @example
@@ -134,7 +134,7 @@ export const config: Config.Config<ComputeConfig> = Config.all({
 const key = (field: keyof ComputeConfig) => tomlKeys[field]
 
 /**
- * Reads the `[runtime]` table of a TOML document: the reference's keys (`num_worker_threads`, `compute_threads`,
+ * Reads the `[runtime]` table of a TOML document: the Rust runtime's keys (`num_worker_threads`, `compute_threads`,
  * `compute_stack_size = "4MB"`) and this library's own (`compute_max_heap_mb`, `compute_max_in_flight`, ...). Unknown
  * keys are an error, so a typo does not pass silently.
  *
@@ -277,12 +277,11 @@ export const toPoolOptions = (
       if (bytes < 128 * 1024) return yield* invalid(key("stackSize"), config.stackSize, "it must be at least 128KB")
       stackSizeMb = bytes / 1024 ** 2
     }
-    for (const field of ["slowTaskThreshold", "interruptGracePeriod", "shutdownTimeout"] as const) {
-      const value = config[field]
-      if (value !== undefined && typeof value !== "string" && typeof value !== "number") {
-        return yield* invalid(key(field), value, `it must be a duration such as "100ms", "2 seconds" or milliseconds`)
-      }
-    }
+    const millis = (field: "slowTaskThreshold" | "interruptGracePeriod" | "shutdownTimeout") =>
+      config[field] === undefined ? Effect.succeed(undefined) : durationMillis(key(field), config[field])
+    const slowTaskThreshold = yield* millis("slowTaskThreshold")
+    const interruptGracePeriod = yield* millis("interruptGracePeriod")
+    const shutdownTimeout = yield* millis("shutdownTimeout")
     if (
       config.threadNamePrefix !== undefined &&
       (typeof config.threadNamePrefix !== "string" || config.threadNamePrefix.trim() === "")
@@ -295,18 +294,16 @@ export const toPoolOptions = (
     }
     const options = {
       entry,
-      threads: threads ?? defaultThreadCount(),
+      threads: threads ?? defaultThreads(),
       ioThreads,
       ...(config.threadNamePrefix === undefined ? {} : { name: config.threadNamePrefix }),
       ...(maxInFlightPerWorker === undefined ? {} : { maxInFlightPerWorker }),
       ...(maxQueue === undefined ? {} : { maxQueue }),
       ...(config.onQueueFull === undefined ? {} : { onQueueFull: config.onQueueFull }),
       ...(resourceLimits === undefined ? {} : { resourceLimits }),
-      ...(config.slowTaskThreshold === undefined ? {} : { slowTaskThreshold: duration(config.slowTaskThreshold) }),
-      ...(config.interruptGracePeriod === undefined
-        ? {}
-        : { interruptGracePeriod: duration(config.interruptGracePeriod) }),
-      ...(config.shutdownTimeout === undefined ? {} : { shutdownTimeout: duration(config.shutdownTimeout) })
+      ...(slowTaskThreshold === undefined ? {} : { slowTaskThreshold }),
+      ...(interruptGracePeriod === undefined ? {} : { interruptGracePeriod }),
+      ...(shutdownTimeout === undefined ? {} : { shutdownTimeout })
     }
     if (config.onQueueFull !== undefined && config.onQueueFull !== "suspend" && config.onQueueFull !== "fail") {
       return yield* invalid(key("onQueueFull"), config.onQueueFull, `it must be "suspend" or "fail"`)
@@ -314,35 +311,8 @@ export const toPoolOptions = (
     return options
   })
 
-/** Durations: numbers are milliseconds; strings like "100ms" are accepted besides Effect's "100 millis". */
-const duration = (value: string | number): any => {
-  if (typeof value === "number") return value
-  const short = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m)\s*$/.exec(value)
-  if (short === null) return value
-  const amount = Number(short[1])
-  return short[2] === "ms" ? amount : short[2] === "s" ? amount * 1_000 : amount * 60_000
-}
-
 /**
- * The default thread count: half the cores, clamped to 2..16, and never more than the cores. On a 2-core machine that
- * is 2 workers, which share the cores with the main thread.
- *
- * @example
- * ```ts
- * import { ComputeConfig } from "effect-compute"
- *
- * ComputeConfig.defaultThreadCount(2) // 2
- * ComputeConfig.defaultThreadCount(64) // 16
- * ```
- *
- * @category resolving
- * @since 0.1.0
- */
-export const defaultThreadCount = (cores: number = availableParallelism()): number =>
-  Math.min(Math.max(Math.floor(cores / 2), 2), 16, Math.max(cores, 1))
-
-/**
- * The oversubscription check of the reference: pool threads + the main thread + `ioThreads` should stay within 1.5×
+ * The oversubscription check of the Rust runtime: pool threads + the main thread + `ioThreads` should stay within 1.5×
  * the cores. Returns the warning to log, if any.
  *
  * @example

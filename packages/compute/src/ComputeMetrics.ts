@@ -3,8 +3,9 @@
  *
  * Every series carries a `pool` attribute (the pool's `name`), so several pools in one app keep separate series that
  * add up; pools that share a name share their series. Counters also carry a `task` attribute (and `outcome` for
- * completions), so a Prometheus or OTLP exporter shows them per task. Queue wait and run time are separate histograms: the reference mixed them. Every submitted task is counted
- * once in `compute_tasks_submitted_total` and once, when it ends, in `compute_tasks_completed_total` under exactly one
+ * completions), so a Prometheus or OTLP exporter shows them per task. Queue wait and run time are separate
+ * histograms (the Rust runtime this library ports mixed them). Every submitted task is counted once in
+ * `compute_tasks_submitted_total` and once, when it ends, in `compute_tasks_completed_total` under exactly one
  * outcome, whatever path it took.
  *
  * The pool keeps these figures in plain memory on its hot path and registers each series with the metric registry
@@ -150,7 +151,7 @@ export interface Percentiles {
 }
 
 /**
- * `ComputePool.metrics`: the reference's `ComputeMetrics` fields, plus percentiles of queue wait and run time.
+ * `ComputePool.metrics`: the Rust runtime's `ComputeMetrics` fields, plus percentiles of queue wait and run time.
  *
  * @category models
  * @since 0.1.0

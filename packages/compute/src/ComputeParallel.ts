@@ -1,5 +1,5 @@
 /**
- * Data parallelism on the pool — the reference's `par_iter`, `par_chunks`, `parallel_map` and `parallel_batch`:
+ * Data parallelism on the pool — the Rust runtime's `par_iter`, `par_chunks`, `parallel_map` and `parallel_batch`:
  * map a task over many items, reduce the results, split a typed array into chunks, and fan a `Stream` out to the
  * pool.
  *
@@ -12,7 +12,7 @@ import * as Stream from "effect/Stream"
 import type { ComputeError } from "./ComputeError.ts"
 import { ComputePool } from "./ComputePool.ts"
 import type * as ComputeTask from "./ComputeTask.ts"
-import { positiveInteger } from "./internal/invalid.ts"
+import { positiveInteger } from "./internal/options.ts"
 
 /**
  * How items are grouped into messages.

@@ -1,8 +1,8 @@
 /**
- * Where a task runs — the reference's `compute_small!` / `compute_medium!` / `compute_large!` and its validation
+ * Where a task runs — the Rust runtime's `compute_small!` / `compute_medium!` / `compute_large!` and its validation
  * feature, plus an adaptive placement that learns each task's cost.
  *
- * The reference's rule of thumb: small tasks (under 100 µs) run directly on the I/O side (here: inline, on the calling
+ * The Rust runtime's rule of thumb: small tasks (under 100 µs) run directly on the I/O side (here: inline, on the calling
  * thread, no dispatch); medium (100 µs – 1 ms) and large (over 1 ms) tasks go to the pool. Node has no
  * `spawn_blocking`, so medium and large both use the pool; they differ only in what validation checks.
  *
@@ -58,7 +58,7 @@ export const misclassifiedTasks = Metric.counter("compute_misclassified_tasks_to
   incremental: true
 })
 
-/** The reference's thresholds, in milliseconds. */
+/** The Rust runtime's thresholds, in milliseconds. */
 const smallLimitMs = 0.1
 const largeFloorMs = 1
 

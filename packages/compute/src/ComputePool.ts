@@ -25,8 +25,8 @@ import type * as ComputeMetrics from "./ComputeMetrics.ts"
 import type * as ComputeTask from "./ComputeTask.ts"
 import { Dispatcher, type StartFailure } from "./internal/dispatcher.ts"
 import * as Inline from "./internal/inline.ts"
-import { invalid, positiveInteger } from "./internal/invalid.ts"
 import type { Job } from "./internal/job.ts"
+import * as Options from "./internal/options.ts"
 import * as Outcome from "./internal/outcome.ts"
 import * as Protocol from "./internal/protocol.ts"
 import { Recorder } from "./internal/recorder.ts"
@@ -96,7 +96,7 @@ export class ComputePool extends Context.Service<ComputePool, {
     payloads: ReadonlyArray<ComputeTask.Payload<T>>
   ) => Effect.Effect<Array<ComputeTask.Success<T>>, ComputeTask.Failure<T> | ComputeError>
   readonly stats: Effect.Effect<PoolStats>
-  /** The reference's metrics fields, with queue-wait and run-time percentiles; see `ComputeMetrics.Snapshot`. */
+  /** The Rust runtime's metrics fields, with queue-wait and run-time percentiles; see `ComputeMetrics.Snapshot`. */
   readonly metrics: Effect.Effect<ComputeMetrics.Snapshot>
 }>()("effect-compute/ComputePool") {}
 
@@ -162,8 +162,8 @@ export interface ComputePoolOptions {
 }
 
 /**
- * The default number of threads: half the cores, clamped to 2..16 (the reference's rule: leave the other half to the
- * I/O side), and never more than the machine has.
+ * The default number of threads: half the cores, clamped to 2..16 (leave the other half to the I/O side, as the
+ * Rust runtime this library ports does), and never more than the machine has.
  *
  * @example
  * ```ts
@@ -175,30 +175,25 @@ export interface ComputePoolOptions {
  * @category constructors
  * @since 0.1.0
  */
-export const defaultThreads: (cores?: number) => number = ComputeConfig.defaultThreadCount
+export const defaultThreads: (cores?: number) => number = Options.defaultThreads
 
 const defaultName = "effect-compute"
 
 const positiveIntegerOr = (key: string, value: number | undefined, fallback: number) =>
-  value === undefined ? Effect.succeed(fallback) : positiveInteger(key, value)
+  value === undefined ? Effect.succeed(fallback) : Options.positiveInteger(key, value)
 
-const millis = (key: string, value: Duration.Input | undefined, fallback: number) => {
-  if (value === undefined) return Effect.succeed(fallback)
-  const duration = Duration.fromInput(value)
-  return duration._tag === "Some"
-    ? Effect.succeed(Duration.toMillis(duration.value))
-    : Effect.fail(invalid(key, value, "it must be a duration (e.g. \"2 seconds\" or a number of milliseconds)"))
-}
+const millisOr = (key: string, value: Duration.Input | undefined, fallback: number) =>
+  value === undefined ? Effect.succeed(fallback) : Options.durationMillis(key, value)
 
-const resolveOptions = Effect.fnUntraced(function*(options: Omit<ComputePoolOptions, "entry">) {
+const resolveOptions = Effect.fnUntraced(function*(options: MakeOptions) {
   return {
     threads: yield* positiveIntegerOr("threads", options.threads, defaultThreads()),
     maxInFlightPerWorker: yield* positiveIntegerOr("maxInFlightPerWorker", options.maxInFlightPerWorker, 16),
     maxQueue: yield* positiveIntegerOr("maxQueue", options.maxQueue, 65_536),
     onQueueFull: options.onQueueFull === "fail" ? "fail" as const : "suspend" as const,
-    interruptGraceMs: yield* millis("interruptGracePeriod", options.interruptGracePeriod, 1_000),
-    shutdownTimeoutMs: yield* millis("shutdownTimeout", options.shutdownTimeout, 10_000),
-    slowTaskMs: yield* millis("slowTaskThreshold", options.slowTaskThreshold, 100)
+    interruptGraceMs: yield* millisOr("interruptGracePeriod", options.interruptGracePeriod, 1_000),
+    shutdownTimeoutMs: yield* millisOr("shutdownTimeout", options.shutdownTimeout, 10_000),
+    slowTaskMs: yield* millisOr("slowTaskThreshold", options.slowTaskThreshold, 100)
   }
 })
 
@@ -209,6 +204,14 @@ const annotate = (span: Tracer.Span, settlement: Settlement, job: Job | undefine
   span.attribute("compute.queue_wait_us", Math.round(job.waitMs * 1_000))
   if (job.runMs !== undefined) span.attribute("compute.run_time_us", Math.round(job.runMs * 1_000))
 }
+
+/**
+ * Options of {@link make}: those of {@link layer} but the entry and the resource limits, which are the spawner's to set.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export type MakeOptions = Omit<ComputePoolOptions, "entry" | "resourceLimits">
 
 /**
  * Builds a pool in the current scope from a `Worker.Spawner` (effect's worker-spawning service) that returns a
@@ -230,7 +233,7 @@ const annotate = (span: Tracer.Span, settlement: Settlement, job: Job | undefine
  * @category constructors
  * @since 0.1.0
  */
-export const make = Effect.fnUntraced(function*(options: Omit<ComputePoolOptions, "entry">) {
+export const make = Effect.fnUntraced(function*(options: MakeOptions) {
   const resolved = yield* resolveOptions(options)
   const spawn = yield* Worker.Spawner
   // With metrics off nothing is recorded or registered; the snapshot then reports zero durations.
@@ -422,7 +425,7 @@ export const layerInline = <const Tasks extends ReadonlyArray<ComputeTask.Any>>(
   )
 
 /**
- * The pool from a `ComputeConfig` (see that module: presets, TOML): checked, with the reference's oversubscription
+ * The pool from a `ComputeConfig` (see that module: presets, TOML): checked, with the Rust runtime's oversubscription
  * warning logged when pool threads + the main thread + `ioThreads` exceed 1.5 × the cores. With `threads: 0` the pool
  * is disabled: the entry's tasks (and per-worker Layer) run inline on the calling thread, logged at info.
  *
@@ -567,7 +570,7 @@ export const execute = <T extends ComputeTask.Any>(
 
 /**
  * Runs two effects (usually pool calls) at once and returns both results; the first failure interrupts the other.
- * The reference's `join(f1, f2)`.
+ * The Rust runtime's `join(f1, f2)`.
  *
  * @example
  * ```ts
@@ -603,7 +606,7 @@ export const join = <A, E1, R1, B, E2, R2>(
 export const stats: Effect.Effect<PoolStats, never, ComputePool> = ComputePool.use((pool) => pool.stats)
 
 /**
- * The pool's metrics snapshot: the reference's fields (`tasks_total`, `tasks_active`, average and maximum task
+ * The pool's metrics snapshot: the Rust runtime's fields (`tasks_total`, `tasks_active`, average and maximum task
  * duration in microseconds, `slow_tasks`) plus queue-wait and run-time percentiles and outcome counts. The same
  * figures are Effect metrics (see `ComputeMetrics`) for exporters.
  *

@@ -1,5 +1,5 @@
 /**
- * Compute scopes — the reference's `execute_scoped(|scope| scope.spawn(...))`: spawn as many tasks as the work in
+ * Compute scopes — the Rust runtime's `execute_scoped(|scope| scope.spawn(...))`: spawn as many tasks as the work in
  * hand dictates, discovered as you go, and wait for all of them.
  *
  * A compute scope lives in an Effect `Scope`. `join` waits until every spawned task has ended — including tasks
@@ -91,7 +91,7 @@ export const make = <A = unknown, E = unknown>(): Effect.Effect<ComputeScope<A, 
 
 /**
  * Runs `body` with a fresh compute scope, then joins it: the results of every task spawned, in spawn order. The
- * reference's `execute_scoped`.
+ * Rust runtime's `execute_scoped`.
  *
  * @example
  * ```ts

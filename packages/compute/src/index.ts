@@ -1,6 +1,9 @@
 /**
  * effect-compute: a compute pool for Effect applications, on `node:worker_threads`.
  *
+ * It ports the compute module of a Rust runtime that pairs Tokio (async I/O) with a Rayon thread pool; where the
+ * docs say "the Rust runtime", they mean that module: its configuration keys, presets, metrics and operations.
+ *
  * @since 0.1.0
  */
 
