@@ -17,11 +17,9 @@ import { ComputeError, isComputeError } from "../ComputeError.ts"
 import { ComputePool } from "../ComputePool.ts"
 import type * as ComputeTask from "../ComputeTask.ts"
 import * as Codec from "./codec.ts"
+import { Outbox } from "./outbox.ts"
 import * as Protocol from "./protocol.ts"
 import { type Settlement, toEffect } from "./settlement.ts"
-
-/** Results are flushed at least this often (ms) while a long batch runs, so callers are not held back by it. */
-const flushIntervalMs = 1
 
 /** A task started and not yet finished: how to stop it when the caller is interrupted. */
 interface Running {
@@ -111,63 +109,11 @@ export const start = (options: WorkerRuntimeOptions): void => {
 
   let services: Context.Context<any> = Context.empty() as Context.Context<any>
   const running = new Map<number, Running>()
-  let outbox = Protocol.resultsMessage()
-  let flushScheduled = false
-  let lastFlush = performance.now()
-
-  const flush = () => {
-    if (!Protocol.hasResults(outbox)) return
-    const message = outbox
-    outbox = Protocol.resultsMessage()
-    lastFlush = performance.now()
-    try {
-      port.postMessage(message)
-    } catch {
-      // One result could not be cloned: send them one by one so only that one fails.
-      Protocol.forEachResult(message, (id, outcome, value, runMs) => {
-        const single = Protocol.resultsMessage()
-        Protocol.pushResult(single, id, outcome, value, runMs)
-        try {
-          port.postMessage(single)
-        } catch (cause) {
-          const unsendable = Protocol.resultsMessage()
-          Protocol.pushResult(
-            unsendable,
-            id,
-            Protocol.Outcome.ResultUnsendable,
-            `the result could not be sent to the main thread: ${Protocol.errorInfo(cause).message}`,
-            runMs
-          )
-          port.postMessage(unsendable)
-        }
-      })
-    }
-  }
-
-  // Flushing from setImmediate lets the worker drain every Run message already waiting on its port first, so results
-  // of many small messages go back as one: the pool's per-task cost falls as load rises.
-  const flushNow = () => {
-    flushScheduled = false
-    flush()
-  }
-  const scheduleFlush = () => {
-    if (!flushScheduled) {
-      flushScheduled = true
-      setImmediate(flushNow)
-    }
-  }
-
-  const report = (id: number, outcome: Protocol.Outcome, value: unknown, runMs = 0) => {
-    running.delete(id)
-    Protocol.pushResult(outbox, id, outcome, value, runMs)
-  }
-
-  /** Set while a Run message is being handled: outcomes reported then go out with that message's flush. */
-  let inRun = false
+  const outbox = new Outbox(port)
 
   const finish = (id: number, outcome: Protocol.Outcome, value: unknown, runMs: number) => {
-    report(id, outcome, value, runMs)
-    if (!inRun) scheduleFlush()
+    running.delete(id)
+    outbox.add(id, outcome, value, runMs)
   }
 
   const isCancelled = (claim: number) => Atomics.load(claims, claim) === Protocol.Claim.CancelRequested
@@ -272,10 +218,10 @@ export const start = (options: WorkerRuntimeOptions): void => {
     // The pool took this task back before it started (interrupted, or moved to another worker): nothing to say.
     if (Atomics.compareExchange(claims, claim, id, Protocol.Claim.Started) !== id) return
     const task = registry.get(name)
-    if (task === undefined) return report(id, Protocol.Outcome.NotServed, undefined)
+    if (task === undefined) return finish(id, Protocol.Outcome.NotServed, undefined, 0)
     if (kind === Protocol.Kind.Chunk) return runChunk(id, claim, task, encodedPayload as ReadonlyArray<unknown>, trace)
     const decoded = Codec.decode(task.payload, encodedPayload)
-    if (!decoded.ok) return report(id, Protocol.Outcome.PayloadUndecodable, decoded.error)
+    if (!decoded.ok) return finish(id, Protocol.Outcome.PayloadUndecodable, decoded.error, 0)
     const state: Running = {}
     let finished = false
     const started = performance.now()
@@ -398,14 +344,12 @@ export const start = (options: WorkerRuntimeOptions): void => {
   }
 
   const onRun = (message: Protocol.RunMessage) => {
-    inRun = true
+    outbox.beginRun()
     Protocol.forEachRunEntry(message, (entry) => {
       runOne(entry.id, entry.name, entry.kind, entry.claim, entry.payload, entry.trace)
-      if (Protocol.hasResults(outbox) && performance.now() - lastFlush >= flushIntervalMs) flush()
+      outbox.flushIfDue()
     })
-    inRun = false
-    if (message[1] === 1) flush()
-    else scheduleFlush()
+    outbox.endRun(message[1] === 1)
   }
 
   const onCancel = (id: number) => {
