@@ -41,36 +41,60 @@ export interface Result {
   readonly stderr: string
 }
 
-/** Runs a command to completion (killed after `timeoutMs`: nothing here may hang) and asserts it succeeded. */
-export const run = (
+/** How a command ended. */
+export interface Ended extends Result {
+  readonly status: number | null
+  readonly signal: NodeJS.Signals | null
+}
+
+/** Runs a command to completion, killed after `timeoutMs` (nothing here may hang), and says how it ended. */
+export const spawn = (
   command: string,
   args: ReadonlyArray<string>,
-  options: { readonly cwd: string; readonly timeoutMs?: number; readonly env?: NodeJS.ProcessEnv }
-): Result => {
-  const timeoutMs = options.timeoutMs ?? 60_000
+  options: { readonly cwd: string; readonly timeoutMs?: number }
+): Ended => {
   const result = spawnSync(command, args, {
     cwd: options.cwd,
-    env: { ...userEnv(), ...options.env },
+    env: userEnv(),
     encoding: "utf8",
-    timeout: timeoutMs,
+    timeout: options.timeoutMs ?? 60_000,
     killSignal: "SIGKILL",
     maxBuffer: 64 * 1024 * 1024
   })
-  const shown = `${[command, ...args].join(" ")} (in ${options.cwd})`
   if (result.error !== undefined && result.signal === null) throw result.error
-  assert.isNull(result.signal, `${shown} did not finish within ${timeoutMs} ms:\n${result.stdout}\n${result.stderr}`)
-  assert.strictEqual(result.status, 0, `${shown} failed:\n${result.stdout}\n${result.stderr}`)
-  return { stdout: result.stdout, stderr: result.stderr }
+  return { stdout: result.stdout, stderr: result.stderr, status: result.status, signal: result.signal }
+}
+
+/** Runs a command to completion and asserts it succeeded within `timeoutMs`. */
+export const run = (
+  command: string,
+  args: ReadonlyArray<string>,
+  options: { readonly cwd: string; readonly timeoutMs?: number }
+): Result => {
+  const timeoutMs = options.timeoutMs ?? 60_000
+  const ended = spawn(command, args, { ...options, timeoutMs })
+  const shown = `${[command, ...args].join(" ")} (in ${options.cwd})`
+  assert.notStrictEqual(ended.signal, "SIGKILL", `${shown} did not finish within ${timeoutMs} ms:\n${ended.stderr}`)
+  assert.strictEqual(
+    ended.status,
+    0,
+    `${shown} failed (${ended.signal ?? ended.status}):\n${ended.stdout}\n${ended.stderr}`
+  )
+  return ended
 }
 
 export const npm = (args: ReadonlyArray<string>, options: { readonly cwd: string; readonly timeoutMs?: number }) =>
   run("npm", args, { timeoutMs: 180_000, ...options })
 
-/** Runs a program on a runtime; returns its standard output. */
-export const runOn = (runtime: Runtime, args: ReadonlyArray<string>, cwd: string, timeoutMs = 60_000): string => {
+/** The command line that runs `args` on a runtime. */
+export const on = (runtime: Runtime, args: ReadonlyArray<string>): [string, Array<string>] => {
   const [command, ...prefix] = runtimes[runtime]
-  return run(command, [...prefix, ...args], { cwd, timeoutMs }).stdout
+  return [command, [...prefix, ...args]]
 }
+
+/** Runs a program on a runtime and asserts it succeeded; returns its standard output. */
+export const runOn = (runtime: Runtime, args: ReadonlyArray<string>, cwd: string, timeoutMs = 60_000): string =>
+  run(...on(runtime, args), { cwd, timeoutMs }).stdout
 
 /** The repo's own tools, called by path as a consumer would call its own copy. */
 export const tool = (name: "tsc" | "esbuild") => join(repoRoot, "node_modules/.bin", name)

@@ -1,5 +1,5 @@
 import { assert, beforeAll, describe, inject, it } from "vitest"
-import { assertOneEffect, consumer, install, lines, runOn, type Runtime } from "./harness.ts"
+import { assertOneEffect, consumer, install, lines, on, runOn, type Runtime, spawn } from "./harness.ts"
 
 // One line per feature of the README's runtime table; the same on every runtime listed there.
 const expected = [
@@ -8,6 +8,15 @@ const expected = [
   "interruption of a sync loop: stopped, workers replaced: 1; next task = 55",
   "shared memory: caller sees 2000 after the workers doubled 1000 ones"
 ]
+
+// What becomes of a task that runs past its worker's resourceLimits (README, "Runtimes"): Node enforces them; Bun
+// ignores them; on Deno a task at the heap limit never answers, and a 1 MB stack aborts the whole process.
+const pastLimits: Record<Runtime, { readonly heap: string; readonly stack: string | "aborted" }> = {
+  node24: { heap: "WorkerCrashed", stack: "TaskDefect" },
+  node22: { heap: "WorkerCrashed", stack: "TaskDefect" },
+  bun: { heap: "not enforced, the task returned 256", stack: "TaskDefect" },
+  deno: { heap: "no answer within 5 s", stack: "aborted" }
+}
 
 describe("a plain JavaScript ESM app with a .js worker entry", () => {
   let dir = ""
@@ -18,8 +27,21 @@ describe("a plain JavaScript ESM app with a .js worker entry", () => {
 
   it("installs one copy of effect", () => assertOneEffect(dir))
 
-  const on: ReadonlyArray<Runtime> = ["node24", "node22", "bun", "deno"]
-  it.each(on)("runs every feature on %s", (runtime) => {
+  const everywhere: ReadonlyArray<Runtime> = ["node24", "node22", "bun", "deno"]
+  it.each(everywhere)("runs every feature on %s", (runtime) => {
     assert.deepStrictEqual(lines(runOn(runtime, ["main.js"], dir)), expected)
+  })
+
+  it.each(everywhere)("meets resourceLimits on %s as documented", (runtime) => {
+    const heap = lines(runOn(runtime, ["limits.js", "heap"], dir))
+    assert.deepStrictEqual(heap, [`heap limit (32 MB): ${pastLimits[runtime].heap}`])
+    const stack = spawn(...on(runtime, ["limits.js", "stack"]), { cwd: dir })
+    if (pastLimits[runtime].stack === "aborted") {
+      assert.isTrue(stack.signal === "SIGABRT" || stack.status === 134, `${stack.signal ?? stack.status}`)
+      assert.include(stack.stderr, "stack overflow")
+    } else {
+      assert.strictEqual(stack.status, 0, stack.stderr)
+      assert.deepStrictEqual(lines(stack.stdout), [`stack limit (1 MB): ${pastLimits[runtime].stack}`])
+    }
   })
 })
