@@ -23,10 +23,12 @@ const entry = (module: string) => ({
 const bin = (name: string) => join(repoRoot, "node_modules/.bin", name)
 
 describe("the packed tarball", () => {
-  it("holds dist/ and src/, and no tests, fixtures or tsconfig", () => {
+  it("holds dist/, src/ and the README, and no tests, fixtures, build script or tsconfig", () => {
     const files = execFileSync("tar", ["-tzf", inject("tarball")], { encoding: "utf8" }).trim().split("\n")
       .map((file) => file.replace(/^package\//, ""))
-    const outside = files.filter((file) => !/^(dist|src)\//.test(file) && file !== "package.json")
+    const outside = files.filter((file) =>
+      !/^(dist|src)\/|^(package\.json|README\.md|CHANGELOG\.md|LICENSE)$/.test(file)
+    )
     assert.deepStrictEqual(outside, [])
     for (const module of ["index", ...publicModules]) {
       for (const file of [`dist/${module}.js`, `dist/${module}.d.ts`, `dist/${module}.js.map`, `src/${module}.ts`]) {
