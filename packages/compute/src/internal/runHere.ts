@@ -1,10 +1,12 @@
 /**
  * Runs a task's handler on the calling thread, as an Effect: a plain value, a Promise (aborted on interruption) or
- * an Effect; a throw becomes a `TaskDefect`. Used by `ComputePool.layerInline` and `ComputePlacement.small`.
+ * an Effect; a throw becomes a `TaskDefect`. Used by `ComputePool.layerInline` and `ComputePlacement.small`; the
+ * worker runtime calls handlers through the same mechanism (handlerCall.ts).
  */
 import * as Effect from "effect/Effect"
 import { TaskDefect } from "../ComputeError.ts"
 import type * as ComputeTask from "../ComputeTask.ts"
+import * as HandlerCall from "./handlerCall.ts"
 import * as Protocol from "./protocol.ts"
 
 export const defect = (task: ComputeTask.Any, thrown: unknown): TaskDefect => {
@@ -18,6 +20,22 @@ export const defect = (task: ComputeTask.Any, thrown: unknown): TaskDefect => {
   })
 }
 
+/** On the calling thread every ending is an Effect for the caller's fiber; a task's run is its AbortController. */
+const here: HandlerCall.Handling<AbortController, Effect.Effect<any, any, any>> = {
+  success: (_task, _abort, value) => Effect.succeed(value),
+  defect: (task, _abort, thrown) => Effect.die(defect(task, thrown)),
+  // Never seen: only the caller's interruption aborts, and the interrupted fiber takes no resumption after it.
+  interrupted: () => Effect.interrupt,
+  effect: (task, _abort, effect) =>
+    Effect.catchDefect(effect, (thrown) => Effect.die(thrown instanceof TaskDefect ? thrown : defect(task, thrown))),
+  promise: (task, abort, promise) =>
+    Effect.callback<unknown, unknown, unknown>((resume) => {
+      HandlerCall.settle(task, abort, promise, here, resume)
+      return Effect.sync(() => abort.abort())
+    }),
+  aborted: (abort) => abort.signal.aborted
+}
+
 export const runHere = (task: ComputeTask.Any, payload: unknown): Effect.Effect<any, any, any> =>
   Effect.suspend(() => {
     const abort = new AbortController()
@@ -26,25 +44,5 @@ export const runHere = (task: ComputeTask.Any, payload: unknown): Effect.Effect<
       signal: abort.signal,
       isInterrupted: () => abort.signal.aborted
     }
-    let returned: unknown
-    try {
-      returned = task.handler(payload, context)
-    } catch (thrown) {
-      return Effect.die(defect(task, thrown))
-    }
-    if (Effect.isEffect(returned)) {
-      return Effect.catchDefect(returned as Effect.Effect<any, any, any>, (thrown) =>
-        Effect.die(thrown instanceof TaskDefect ? thrown : defect(task, thrown)))
-    }
-    if (returned !== null && typeof returned === "object" && typeof (returned as any).then === "function") {
-      return Effect.callback<unknown>((resume) => {
-        ;(returned as PromiseLike<unknown>).then(
-          (value) =>
-            resume(Effect.succeed(value)),
-          (thrown) => resume(Effect.die(defect(task, thrown)))
-        )
-        return Effect.sync(() => abort.abort())
-      })
-    }
-    return Effect.succeed(returned)
+    return HandlerCall.invoke(task, payload, context, abort, here)
   })

@@ -17,30 +17,45 @@ import { ComputeError, isComputeError } from "../ComputeError.ts"
 import { ComputePool } from "../ComputePool.ts"
 import type * as ComputeTask from "../ComputeTask.ts"
 import * as Codec from "./codec.ts"
+import * as HandlerCall from "./handlerCall.ts"
+import * as NestedPool from "./nestedPool.ts"
 import { Outbox } from "./outbox.ts"
 import * as Protocol from "./protocol.ts"
-import { type Settlement, toEffect } from "./settlement.ts"
 
-/** A task started and not yet finished: how to stop it when the caller is interrupted. */
+/** Takes a handler call's encoded outcome; called once per call. */
+type Done = (outcome: Protocol.Outcome, value: unknown) => void
+
+/** A task started and not yet finished: where its outcome goes, and how to stop it when the caller is interrupted. */
 interface Running {
-  abort?: AbortController | undefined
-  interrupt?: (() => void) | undefined
+  readonly id: number
+  /** `[traceId, spanId]` of the caller's span when the pool traces */
+  readonly trace: readonly [string, string] | undefined
+  readonly done: Done
+  abort: AbortController | undefined
+  interrupt: (() => void) | undefined
 }
 
-/** The Effect a subtask's caller (a task in this worker) resumes with: its outcome decoded with the task's schemas. */
-const childEffect = (task: ComputeTask.Any, kind: Protocol.Kind, settlement: Settlement): Effect.Effect<any, any> => {
-  if (settlement._tag !== "Success" && settlement._tag !== "Failure") return toEffect(task, settlement)
-  const schema = settlement._tag === "Success" ? task.success : task.failure
-  const value = settlement._tag === "Success" ? settlement.value : settlement.error
-  const decoded = settlement._tag === "Success"
-    ? Codec.decodeSuccess(schema, kind, value)
-    : Codec.decode(schema, value)
-  if (!decoded.ok) {
-    return Effect.fail(
-      Codec.encodingError(task, "result", `the outcome of task "${task.name}" could not be decoded: ${decoded.error}`)
-    )
+const ignore = () => {}
+
+const encodeOutcome = (schema: ComputeTask.TaskSchema, outcome: Protocol.Outcome, value: unknown, done: Done) => {
+  const encoded = Codec.encode(schema, value)
+  if (encoded.ok) done(outcome, encoded.value)
+  else done(Protocol.Outcome.ResultUnsendable, `the handler's result does not match its schema: ${encoded.error}`)
+}
+
+const exitOutcome = (task: ComputeTask.Any, exit: Exit.Exit<unknown, unknown>, done: Done) => {
+  if (Exit.isSuccess(exit)) return encodeOutcome(task.success, Protocol.Outcome.Success, exit.value, done)
+  const failure = Cause.findErrorOption(exit.cause)
+  if (failure._tag === "Some") {
+    // A subtask's pool error (a crash deep in a tree of tasks, say) goes up as itself, whatever the task's schema.
+    if (isComputeError(failure.value)) {
+      return encodeOutcome(ComputeError as any, Protocol.Outcome.ComputeFailure, failure.value, done)
+    }
+    return encodeOutcome(task.failure, Protocol.Outcome.Failure, failure.value, done)
   }
-  return settlement._tag === "Success" ? Effect.succeed(decoded.value) : Effect.fail(decoded.value)
+  if (Cause.hasInterruptsOnly(exit.cause)) return done(Protocol.Outcome.Interrupted, undefined)
+  const info = Protocol.errorInfo(Cause.squash(exit.cause))
+  done(Protocol.Outcome.Defect, info.stack === undefined ? { ...info, stack: Cause.pretty(exit.cause) } : info)
 }
 
 /**
@@ -50,15 +65,6 @@ const childEffect = (task: ComputeTask.Any, kind: Protocol.Kind, settlement: Set
  * from a microtask, up to a budget per turn of the event loop, then falls back to `setImmediate` so messages
  * (cancellations among them) are still read.
  */
-// Built once: the pool handed to every Effect handler is made per task, and a fresh Error (with its stack trace) per
-// task for these rarely used fields was measured at ~6% of a worker's time in the service example.
-const mainThreadOnly = (what: string) =>
-  Effect.suspend(() =>
-    Effect.die(new Error(`ComputePool.${what} is only available on the main thread, not inside a task`))
-  )
-const statsInTask = mainThreadOnly("stats")
-const metricsInTask = mainThreadOnly("metrics")
-
 const makeHandlerScheduler = (): Scheduler.Scheduler => {
   const microtaskBudget = 64
   let used = 0
@@ -110,6 +116,7 @@ export const start = (options: WorkerRuntimeOptions): void => {
   let services: Context.Context<any> = Context.empty() as Context.Context<any>
   const running = new Map<number, Running>()
   const outbox = new Outbox(port)
+  const pool = NestedPool.make(port, options.threads)
 
   const finish = (id: number, outcome: Protocol.Outcome, value: unknown, runMs: number) => {
     running.delete(id)
@@ -128,83 +135,30 @@ export const start = (options: WorkerRuntimeOptions): void => {
     isInterrupted: () => isCancelled(claim) || state.abort?.signal.aborted === true
   })
 
-  type Done = (outcome: Protocol.Outcome, value: unknown) => void
-
-  const encodeOutcome = (schema: ComputeTask.TaskSchema, outcome: Protocol.Outcome, value: unknown, done: Done) => {
-    const encoded = Codec.encode(schema, value)
-    if (encoded.ok) done(outcome, encoded.value)
-    else done(Protocol.Outcome.ResultUnsendable, `the handler's result does not match its schema: ${encoded.error}`)
-  }
-
-  const exitOutcome = (task: ComputeTask.Any, exit: Exit.Exit<unknown, unknown>, done: Done) => {
-    if (Exit.isSuccess(exit)) return encodeOutcome(task.success, Protocol.Outcome.Success, exit.value, done)
-    const failure = Cause.findErrorOption(exit.cause)
-    if (failure._tag === "Some") {
-      // A subtask's pool error (a crash deep in a tree of tasks, say) goes up as itself, whatever the task's schema.
-      if (isComputeError(failure.value)) {
-        return encodeOutcome(ComputeError as any, Protocol.Outcome.ComputeFailure, failure.value, done)
-      }
-      return encodeOutcome(task.failure, Protocol.Outcome.Failure, failure.value, done)
-    }
-    if (Cause.hasInterruptsOnly(exit.cause)) return done(Protocol.Outcome.Interrupted, undefined)
-    const info = Protocol.errorInfo(Cause.squash(exit.cause))
-    done(Protocol.Outcome.Defect, info.stack === undefined ? { ...info, stack: Cause.pretty(exit.cause) } : info)
-  }
-
-  /**
-   * Runs the handler on one decoded payload and calls `done` exactly once with the encoded outcome: at once for a
-   * plain value, later for a Promise or an Effect (whose stopping hooks are left in `state`).
-   */
-  const invoke = (
-    id: number,
-    task: ComputeTask.Any,
-    payload: unknown,
-    context: ComputeTask.TaskContext,
-    state: Running,
-    trace: readonly [string, string] | undefined,
-    done: Done
-  ) => {
-    let returned: unknown
-    try {
-      returned = task.handler(payload, context)
-    } catch (thrown) {
-      return done(Protocol.Outcome.Defect, Protocol.errorInfo(thrown))
-    }
-    if (Effect.isEffect(returned)) {
+  // A worker ends each handler call by handing its encoded outcome to the task's `done`.
+  const handling: HandlerCall.Handling<Running, void> = {
+    success: (task, run, value) => encodeOutcome(task.success, Protocol.Outcome.Success, value, run.done),
+    defect: (_task, run, thrown) => run.done(Protocol.Outcome.Defect, Protocol.errorInfo(thrown)),
+    interrupted: (_task, run) => run.done(Protocol.Outcome.Interrupted, undefined),
+    effect: (task, run, returned) => {
       let exited = false
       // Each Effect handler gets the pool as a service, as itself: subtasks it spawns are counted as its own.
       // When the caller traces, its span is the parent of the spans the handler makes: one trace covers both sides.
-      const effect = trace === undefined
-        ? returned as Effect.Effect<unknown, unknown>
-        : Effect.withParentSpan(
-          returned as Effect.Effect<unknown, unknown>,
-          Tracer.externalSpan({ traceId: trace[0], spanId: trace[1] })
-        )
-      const interrupt = Effect.runCallbackWith(Context.add(services, ComputePool, nestedPool(id)))(effect as any, {
+      const effect = run.trace === undefined
+        ? returned
+        : Effect.withParentSpan(returned, Tracer.externalSpan({ traceId: run.trace[0], spanId: run.trace[1] }))
+      const withPool = Context.add(services, ComputePool, pool.forTask(run.id))
+      const interrupt = Effect.runCallbackWith(withPool)(effect as any, {
         onExit: (exit) => {
           exited = true
-          state.interrupt = undefined
-          exitOutcome(task, exit, done)
+          run.interrupt = undefined
+          exitOutcome(task, exit, run.done)
         }
       })
-      if (!exited) state.interrupt = () => interrupt()
-      return
-    }
-    if (returned !== null && typeof returned === "object" && typeof (returned as any).then === "function") {
-      ;(returned as PromiseLike<unknown>).then(
-        (value) =>
-          state.abort?.signal.aborted
-            ? done(Protocol.Outcome.Interrupted, undefined)
-            : encodeOutcome(task.success, Protocol.Outcome.Success, value, done),
-        (thrown) =>
-          done(
-            state.abort?.signal.aborted ? Protocol.Outcome.Interrupted : Protocol.Outcome.Defect,
-            state.abort?.signal.aborted ? undefined : Protocol.errorInfo(thrown)
-          )
-      )
-      return
-    }
-    encodeOutcome(task.success, Protocol.Outcome.Success, returned, done)
+      if (!exited) run.interrupt = () => interrupt()
+    },
+    promise: (task, run, promise) => HandlerCall.settle(task, run, promise, handling, ignore),
+    aborted: (run) => run.abort?.signal.aborted === true
   }
 
   const runOne = (
@@ -222,13 +176,14 @@ export const start = (options: WorkerRuntimeOptions): void => {
     if (kind === Protocol.Kind.Chunk) return runChunk(id, claim, task, encodedPayload as ReadonlyArray<unknown>, trace)
     const decoded = Codec.decode(task.payload, encodedPayload)
     if (!decoded.ok) return finish(id, Protocol.Outcome.PayloadUndecodable, decoded.error, 0)
-    const state: Running = {}
     let finished = false
     const started = performance.now()
-    invoke(id, task, decoded.value, makeContext(claim, state), state, trace, (outcome, value) => {
+    const done: Done = (outcome, value) => {
       finished = true
       finish(id, outcome, value, performance.now() - started)
-    })
+    }
+    const state: Running = { id, trace, done, abort: undefined, interrupt: undefined }
+    HandlerCall.invoke(task, decoded.value, makeContext(claim, state), state, handling)
     if (!finished) running.set(id, state)
   }
 
@@ -244,8 +199,6 @@ export const start = (options: WorkerRuntimeOptions): void => {
     items: ReadonlyArray<unknown>,
     trace: readonly [string, string] | undefined
   ) => {
-    const state: Running = {}
-    const context = makeContext(claim, state)
     const results: Array<unknown> = []
     let finished = false
     let looping = false
@@ -259,6 +212,8 @@ export const start = (options: WorkerRuntimeOptions): void => {
       results.push(value)
       if (!looping) loop()
     }
+    const state: Running = { id, trace, done: onItem, abort: undefined, interrupt: undefined }
+    const context = makeContext(claim, state)
     const loop = () => {
       looping = true
       // `finished` is set by `end`, which the handler's outcome calls back into.
@@ -268,7 +223,7 @@ export const start = (options: WorkerRuntimeOptions): void => {
         if ((index & 63) === 0 && context.isInterrupted()) return end(Protocol.Outcome.Interrupted, undefined)
         const decoded = Codec.decode(task.payload, items[index])
         if (!decoded.ok) return end(Protocol.Outcome.PayloadUndecodable, `item ${index}: ${decoded.error}`)
-        invoke(id, task, decoded.value, context, state, trace, onItem)
+        HandlerCall.invoke(task, decoded.value, context, state, handling)
         if (!finished && results.length === index) {
           // The item went async: onItem resumes the loop when it settles.
           looping = false
@@ -280,67 +235,6 @@ export const start = (options: WorkerRuntimeOptions): void => {
       if (!finished) end(Protocol.Outcome.Success, results)
     }
     loop()
-  }
-
-  // ---- the pool, as seen by tasks running here: subtasks go to the main thread's scheduler like any task
-
-  const children = new Map<number, (settlement: Settlement) => void>()
-  let nextRequest = 1
-
-  const spawnChild = (parentId: number, task: ComputeTask.Any, kind: Protocol.Kind, payload: unknown) =>
-    Effect.callback<any, any>((resume) => {
-      const encoded = Codec.encodePayload(task.payload, kind, payload)
-      if (!encoded.ok) {
-        return resume(Effect.fail(
-          Codec.encodingError(
-            task,
-            "payload",
-            `the payload of task "${task.name}" could not be encoded: ${encoded.error}`
-          )
-        ))
-      }
-      const requestId = nextRequest++
-      let settled = false
-      children.set(requestId, (settlement) => {
-        settled = true
-        resume(childEffect(task, kind, settlement))
-      })
-      try {
-        port.postMessage(
-          [Protocol.Spawn, requestId, parentId, task.name, kind, encoded.value] satisfies Protocol.SpawnMessage
-        )
-      } catch (cause) {
-        children.delete(requestId)
-        return resume(Effect.fail(Codec.encodingError(
-          task,
-          "payload",
-          `the payload of task "${task.name}" could not be sent: ${Protocol.errorInfo(cause).message}`
-        )))
-      }
-      // Interrupted: ask the pool to stop the subtask, and wait until it has. (Resuming with the subtask's own
-      // interruption lands here too, after it has ended: then there is nothing to stop or wait for.)
-      return Effect.callback<void>((stopped) => {
-        if (settled) return stopped(Effect.void)
-        children.set(requestId, () => stopped(Effect.void))
-        port.postMessage([Protocol.CancelChild, requestId] satisfies Protocol.CancelChildMessage)
-      })
-    })
-
-  const nestedPool = (parentId: number) =>
-    ComputePool.of({
-      threads: options.threads,
-      execute: (task, payload) => spawnChild(parentId, task, Protocol.Kind.Single, payload),
-      executeChunk: (task, payloads) =>
-        payloads.length === 0 ? Effect.succeed([]) : spawnChild(parentId, task, Protocol.Kind.Chunk, payloads),
-      stats: statsInTask,
-      metrics: metricsInTask
-    })
-
-  const onChildResult = (requestId: number, settlement: Settlement) => {
-    const resume = children.get(requestId)
-    if (resume === undefined) return
-    children.delete(requestId)
-    resume(settlement)
   }
 
   const onRun = (message: Protocol.RunMessage) => {
@@ -370,7 +264,7 @@ export const start = (options: WorkerRuntimeOptions): void => {
       case Protocol.Cancel:
         return onCancel(message[1])
       case Protocol.ChildResult:
-        return onChildResult(message[1], message[2])
+        return pool.onChildResult(message[1], message[2])
     }
   })
 
