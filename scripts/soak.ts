@@ -62,7 +62,12 @@ const program = Effect.gen(function*() {
   let nextSample = started + everySeconds * 1_000
   let i = 0
   while (Date.now() < end) {
-    yield* round(i++)
+    // A round that does not end means a task was left hanging: say what the pool holds, and fail.
+    const ended = yield* Effect.timeoutOption(round(i++), "60 seconds")
+    if (ended._tag === "None") {
+      console.log(JSON.stringify({ stuckRound: i - 1, stats: yield* ComputePool.stats }))
+      return yield* Effect.die(new Error(`soak: round ${i - 1} did not end within 60 seconds`))
+    }
     if (Date.now() >= nextSample) {
       nextSample += everySeconds * 1_000
       const memory = process.memoryUsage()

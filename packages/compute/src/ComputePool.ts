@@ -17,7 +17,6 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Tracer from "effect/Tracer"
 import * as Worker from "effect/workers/Worker"
-import { pathToFileURL } from "node:url"
 import { type Transferable, Worker as NodeWorker } from "node:worker_threads"
 import * as ComputeConfig from "./ComputeConfig.ts"
 import { ComputeError, InvalidOptions, WorkerStartFailed } from "./ComputeError.ts"
@@ -30,7 +29,7 @@ import * as Options from "./internal/options.ts"
 import * as Outcome from "./internal/outcome.ts"
 import * as Protocol from "./internal/protocol.ts"
 import { Recorder } from "./internal/recorder.ts"
-import { serveCaptureKey, type ServedEntry } from "./internal/serveCapture.ts"
+import { captureServe } from "./internal/serveCapture.ts"
 import { type Settlement, toEffect } from "./internal/settlement.ts"
 import * as Thread from "./internal/thread.ts"
 
@@ -484,62 +483,6 @@ export const layerConfig = (
       (error) => new ComputeError({ reason: new InvalidOptions({ key: "config", message: error.message }) })
     )
   )
-
-/**
- * What each worker entry serves, by its URL, for pools disabled by `threads: 0`. An entry module is evaluated once per
- * process, so what its `serve` call handed over is kept here for every later pool built from it.
- */
-const servedEntries = new Map<string, Promise<ServedEntry>>()
-
-/** Imports a worker entry on this thread to learn what it serves, for a pool disabled by `threads: 0`. */
-const captureServe = (entry: string | URL): Effect.Effect<ServedEntry, ComputeError> => {
-  const href = typeof entry === "string" && !entry.startsWith("file:") ? pathToFileURL(entry).href : String(entry)
-  return Effect.tryPromise({
-    try: () => {
-      let served = servedEntries.get(href)
-      if (served === undefined) {
-        served = importServed(href)
-        servedEntries.set(href, served)
-        // A failed import is not kept: the file may be fixed and the Layer built again.
-        served.catch(() => servedEntries.delete(href))
-      }
-      return served
-    },
-    catch: (cause) =>
-      new ComputeError({
-        reason: new WorkerStartFailed({
-          workerId: -1,
-          message: `the pool is disabled (threads: 0), and its worker entry could not run inline: ${
-            cause instanceof Error ? cause.message : String(cause)
-          }`,
-          cause
-        })
-      })
-  })
-}
-
-/** One entry import at a time: the capture slot is a single global. */
-let importing: Promise<unknown> = Promise.resolve()
-
-const importServed = (href: string): Promise<ServedEntry> => {
-  const served = importing.then(() => importNow(href))
-  importing = served.catch(() => {})
-  return served
-}
-
-const importNow = async (href: string): Promise<ServedEntry> => {
-  const capture: { served?: ServedEntry } = {}
-  ;(globalThis as any)[serveCaptureKey] = capture
-  try {
-    await import(href)
-  } finally {
-    delete (globalThis as any)[serveCaptureKey]
-  }
-  if (capture.served === undefined) {
-    throw new Error(`the worker entry ${href} did not call ComputeWorker.serve`)
-  }
-  return capture.served
-}
 
 /**
  * Runs a task on the pool and returns its result. Interrupting the caller interrupts the task: removed if queued,

@@ -1,11 +1,11 @@
 /**
  * The pool's machinery on the main thread: admission, dispatch to the least-loaded worker in batches, work stealing,
- * results, cancellation, worker recovery and shutdown. Every job leaves through {@link Dispatcher.end}, which counts
- * its outcome once.
+ * results, cancellation and shutdown. Every job leaves through {@link Dispatcher.end}, which counts its outcome once.
  *
- * One concept — the main thread's side of running jobs on workers — kept in one file because dispatch, results,
- * cancellation and recovery all move the same jobs between the same workers; the queue (`jobQueue.ts`), outcomes
- * (`outcome.ts`), subtasks (`subtasks.ts`) and the thread and clock (`thread.ts`) are their own modules.
+ * One concept — moving jobs from callers to workers and their outcomes back — kept in one file (over 400 lines)
+ * because dispatch, stealing, results and cancellation all act on the same jobs and workers. Its parts that stand
+ * alone are modules of their own: the queue (`jobQueue.ts`), the live workers and their replacement (`workers.ts`),
+ * outcomes (`outcome.ts`), subtasks (`subtasks.ts`) and the thread and clock (`thread.ts`).
  *
  * It is plain callbacks, not fibers: the dispatch path of one task is a few object writes and, per batch of tasks,
  * one `postMessage`. `ComputePool` wraps it in Effects.
@@ -20,20 +20,13 @@ import * as Protocol from "./protocol.ts"
 import type { Settlement } from "./settlement.ts"
 import { Subtasks } from "./subtasks.ts"
 import type { Clock, Timer, WorkerThread } from "./thread.ts"
-import { WorkerSlot } from "./workerSlot.ts"
+import { Workers } from "./workers.ts"
+import type { WorkerSlot } from "./workerSlot.ts"
 
-/** Claim cells beyond `maxInFlightPerWorker`, for tasks suspended while their subtasks run (nested parallelism). */
-const suspendedCapacity = 4_096
-
-/** Replacement workers that may fail to start in a row, with none alive, before queued tasks are failed. */
-const maxStartFailures = 3
+export { respawnDelayMs, type StartFailure } from "./workers.ts"
 
 /** A worker with tasks in flight that has said nothing for this long is busy in a long task. */
 export const quietAfterMs = 3
-
-/** Respawn delay after the `n`th crash in a row without a finished task (n >= 1): 0, 25, 50, 100... 2,000 ms. */
-export const respawnDelayMs = (crashesInARow: number): number =>
-  crashesInARow === 0 ? 0 : Math.min(25 * 2 ** (crashesInARow - 1), 2_000)
 
 export interface DispatcherOptions {
   readonly threads: number
@@ -55,13 +48,6 @@ export interface DispatcherObserver {
   readonly workerReady: (workerId: number, utilization: () => number) => () => void
 }
 
-/** Why the pool could not start: the first worker that failed, and what it said. */
-export interface StartFailure {
-  readonly workerId: number
-  readonly message: string
-  readonly cause?: unknown
-}
-
 /** One Run message being built for a worker: the message, the jobs in it (in order) and what it moves. */
 interface Batch {
   readonly message: Protocol.RunMessage
@@ -70,32 +56,19 @@ interface Batch {
 }
 
 export class Dispatcher {
-  private readonly workers: Array<WorkerSlot> = []
   private readonly jobs = new JobQueue()
+  private readonly workers: Workers
   private readonly subtasks: Subtasks
   /** jobs submitted and not yet ended */
   private outstanding = 0
   private nextJobId = 1
-  private nextWorkerId = 0
   private dispatchScheduled = false
   private stealTimer: Timer | undefined = undefined
   private closing = false
-  private closed = false
-  /** workers that died in a row without a task finishing in between: the respawn backoff */
-  private recentCrashes = 0
-  /** replacement workers that died before they were ready, in a row */
-  private startFailures = 0
-  private readonly respawnTimers = new Set<Timer>()
   private drained: (() => void) | undefined = undefined
-  private startWaiter:
-    | { pending: number; resolve: () => void; reject: (failure: StartFailure) => void }
-    | undefined
   readonly counts: OutcomeCounts = noOutcomes()
-  /** Worker restarts after a crash or a kill. */
-  restarts = 0
 
   readonly options: DispatcherOptions
-  private readonly spawnThread: (id: number) => WorkerThread
   private readonly clock: Clock
   private readonly observer: DispatcherObserver | undefined
   constructor(
@@ -105,23 +78,41 @@ export class Dispatcher {
     observer?: DispatcherObserver
   ) {
     this.options = options
-    this.spawnThread = spawnThread
     this.clock = clock
     this.observer = observer
+    this.workers = new Workers({
+      threads: options.threads,
+      maxInFlightPerWorker: options.maxInFlightPerWorker,
+      spawnThread,
+      clock,
+      received: (worker, message) => this.received(worker, message),
+      ready: (worker) => {
+        this.updateGauges()
+        if (this.jobs.queued > 0) this.dispatch()
+      },
+      exited: (worker, exitCode, why) => this.exited(worker, exitCode, why),
+      noneCanStart: (workerId, message) => this.failQueued(() => ({ _tag: "StartFailed", workerId, message })),
+      watch: observer?.workerReady
+    })
     this.subtasks = new Subtasks({
       submit: (task, kind, payload, settle) => this.submit(task, kind, payload, settle),
       cancel: (job, stopped) => this.cancel(job, stopped),
-      isServing: (worker) => !this.closed && worker.killReason === undefined && this.workers.includes(worker)
+      isServing: (worker) => this.workers.isServing(worker)
     })
   }
 
+  /** Worker restarts after a crash or a kill. */
+  get restarts(): number {
+    return this.workers.restarts
+  }
+
   get liveWorkers(): number {
-    return this.workers.length
+    return this.workers.all.length
   }
 
   get activeJobs(): number {
     let active = 0
-    for (const worker of this.workers) active += worker.jobs.size
+    for (const worker of this.workers.all) active += worker.jobs.size
     return active
   }
 
@@ -131,15 +122,12 @@ export class Dispatcher {
 
   /** Each ready worker's event-loop utilisation since it started (0..1). */
   utilization(): Array<number> {
-    return this.workers.filter((worker) => worker.ready).map((worker) => worker.thread.utilization())
+    return this.workers.all.filter((worker) => worker.ready).map((worker) => worker.thread.utilization())
   }
 
   /** Spawns the initial workers; resolves when all are ready, or fails with the first one that could not start. */
   start(): Promise<void> {
-    return new Promise((resolve, reject) => {
-      this.startWaiter = { pending: this.options.threads, resolve, reject }
-      for (let i = 0; i < this.options.threads; i++) this.spawn()
-    })
+    return this.workers.start()
   }
 
   submit(
@@ -214,7 +202,7 @@ export class Dispatcher {
         job.graceTimer = this.clock.setTimeout(() => {
           job.graceTimer = undefined
           if (job.state === State.Running) {
-            this.kill(
+            this.workers.kill(
               worker,
               `task "${job.task.name}" ignored its interruption for ${this.options.interruptGraceMs} ms, ` +
                 `so its worker was terminated`
@@ -232,7 +220,7 @@ export class Dispatcher {
   drain(timeoutMs: number): Promise<void> {
     this.closing = true
     // With no worker left, nothing queued can run: fail it now rather than wait for the timeout.
-    if (this.workers.length === 0) this.failQueued(closedBeforeRun)
+    if (this.workers.all.length === 0) this.failQueued(closedBeforeRun)
     if (this.outstanding === 0) return Promise.resolve()
     return new Promise((resolve) => {
       const timer = this.clock.setTimeout(() => {
@@ -250,14 +238,10 @@ export class Dispatcher {
   /** Fails what is left with `Closed` and terminates every worker. */
   async close(): Promise<void> {
     this.closing = true
-    this.closed = true
-    for (const timer of this.respawnTimers) this.clock.clearTimeout(timer)
-    this.respawnTimers.clear()
     if (this.stealTimer !== undefined) this.clock.clearTimeout(this.stealTimer)
     this.failQueued(closedBeforeRun)
-    const terminations: Array<Promise<unknown>> = []
-    for (const worker of this.workers.splice(0)) {
-      worker.killReason = "the pool closed"
+    const { leaving, terminated } = this.workers.close()
+    for (const worker of leaving) {
       for (const job of Array.from(worker.jobs.values())) {
         // Dispatched, it never ran to an end of its own.
         this.end(job, {
@@ -265,9 +249,8 @@ export class Dispatcher {
           message: `task "${job.task.name}" was still running when the pool's drain timeout ran out`
         })
       }
-      terminations.push(worker.thread.terminate())
     }
-    await Promise.allSettled(terminations)
+    await terminated
   }
 
   /**
@@ -343,7 +326,7 @@ export class Dispatcher {
   }
 
   private hasIdleWorker(): boolean {
-    for (const worker of this.workers) if (worker.ready && worker.load === 0) return true
+    for (const worker of this.workers.all) if (worker.ready && worker.load === 0) return true
     return false
   }
 
@@ -354,7 +337,7 @@ export class Dispatcher {
    */
   private leastLoaded(now: number): WorkerSlot | undefined {
     let best: WorkerSlot | undefined
-    for (const worker of this.workers) {
+    for (const worker of this.workers.all) {
       if (!worker.ready || worker.killReason !== undefined || !worker.hasFreeClaim) continue
       const inFlight = worker.load
       if (inFlight >= this.options.maxInFlightPerWorker) continue
@@ -416,9 +399,10 @@ export class Dispatcher {
    * elsewhere would send empty, detached ones.
    */
   private stealForIdle(now: number): void {
-    if (!this.workers.some((worker) => worker.ready && worker.killReason === undefined && worker.load === 0)) return
+    const workers = this.workers.all
+    if (!workers.some((worker) => worker.ready && worker.killReason === undefined && worker.load === 0)) return
     let recheck = false
-    for (const worker of this.workers) {
+    for (const worker of workers) {
       if (worker.load <= 1 || worker.killReason !== undefined) continue
       if (now - worker.lastHeard <= quietAfterMs) {
         recheck = true
@@ -468,9 +452,19 @@ export class Dispatcher {
 
   // ---- results
 
+  private received(worker: WorkerSlot, message: Protocol.FromWorker): void {
+    switch (message[0]) {
+      case Protocol.Results:
+        return this.onResults(worker, message)
+      case Protocol.Spawn:
+        return this.subtasks.spawn(worker, message)
+      case Protocol.CancelChild:
+        return this.subtasks.cancelRequested(worker, message[1])
+    }
+  }
+
   private onResults(worker: WorkerSlot, message: Protocol.ResultsMessage): void {
-    // A worker that finishes tasks is not part of a crash loop: the respawn backoff starts over.
-    this.recentCrashes = 0
+    this.workers.taskFinished()
     Protocol.forEachResult(message, (id, outcome, value, runMs) => {
       const job = worker.jobs.get(id)
       if (job !== undefined) this.end(job, this.settlementOf(job, worker, outcome, value), runMs)
@@ -520,107 +514,12 @@ export class Dispatcher {
   }
 
   private updateGauges(): void {
-    this.observer?.gauges(this.activeJobs, this.jobs.depth, this.workers.length)
+    this.observer?.gauges(this.activeJobs, this.jobs.depth, this.workers.all.length)
   }
 
-  // ---- workers: spawning, readiness, exits and replacement
-
-  private spawn(): void {
-    const id = this.nextWorkerId++
-    let thread: WorkerThread
-    try {
-      thread = this.spawnThread(id)
-    } catch (cause) {
-      this.onStartFailed({ workerId: id, message: `worker ${id} could not be spawned: ${errorMessage(cause)}`, cause })
-      return
-    }
-    const worker = new WorkerSlot(id, thread, this.options.maxInFlightPerWorker + suspendedCapacity)
-    this.workers.push(worker)
-    thread.onMessage((message) => {
-      worker.lastHeard = this.clock.now()
-      switch (message[0]) {
-        case Protocol.Results:
-          return this.onResults(worker, message)
-        case Protocol.Ready:
-          return this.onReady(worker)
-        case Protocol.Spawn:
-          return this.subtasks.spawn(worker, message)
-        case Protocol.CancelChild:
-          return this.subtasks.cancelRequested(worker, message[1])
-        case Protocol.StartFailed: {
-          const info = message[1]
-          worker.killReason = `worker ${id} failed to start, its per-worker Layer failed: ${info.message}`
-          void thread.terminate()
-          return this.onStartFailed({
-            workerId: id,
-            message: `worker ${id} failed to start: ${info.stack ?? info.message}`,
-            cause: info
-          })
-        }
-      }
-    })
-    thread.onError((error) => {
-      worker.lastError = error
-    })
-    thread.onExit((code) => this.onExit(worker, code))
-    thread.postMessage(
-      [
-        Protocol.Init,
-        id,
-        worker.claims.buffer as SharedArrayBuffer,
-        this.options.threads
-      ] satisfies Protocol.InitMessage
-    )
-  }
-
-  private onReady(worker: WorkerSlot): void {
-    worker.ready = true
-    this.startFailures = 0
-    worker.forget = this.observer?.workerReady(worker.id, () => worker.thread.utilization())
+  /** A worker died: the jobs it held end with `Crashed`, its subtasks' callers are gone. Replace it unless closing. */
+  private exited(worker: WorkerSlot, exitCode: number, why: string): boolean {
     this.updateGauges()
-    if (this.startWaiter !== undefined && --this.startWaiter.pending === 0) {
-      const { resolve } = this.startWaiter
-      this.startWaiter = undefined
-      resolve()
-    }
-    if (this.jobs.queued > 0) this.dispatch()
-  }
-
-  private onStartFailed(failure: StartFailure): void {
-    if (this.startWaiter !== undefined) {
-      const { reject } = this.startWaiter
-      this.startWaiter = undefined
-      reject(failure)
-    }
-  }
-
-  private kill(worker: WorkerSlot, reason: string): void {
-    if (worker.killReason !== undefined) return
-    worker.killReason = reason
-    void worker.thread.terminate()
-  }
-
-  private onExit(worker: WorkerSlot, exitCode: number): void {
-    const index = this.workers.indexOf(worker)
-    if (index >= 0) this.workers.splice(index, 1)
-    worker.forget?.()
-    this.updateGauges()
-    if (this.closed) return
-    const wasReady = worker.ready
-    const lastError = worker.lastError === undefined ? "" : `: ${errorMessage(worker.lastError)}`
-    if (!wasReady && this.startWaiter !== undefined) {
-      this.onStartFailed({
-        workerId: worker.id,
-        message: `worker ${worker.id} exited with code ${exitCode} before it was ready${lastError}`,
-        cause: worker.lastError
-      })
-      return
-    }
-    const why = worker.killReason ??
-      (worker.lastError !== undefined
-        ? `worker ${worker.id} crashed${lastError}`
-        : `worker ${worker.id} exited with code ${exitCode}`)
-    if (!wasReady) this.onReplacementFailed(worker.id, why)
     const crashed: Settlement = {
       _tag: "Crashed",
       workerId: worker.id,
@@ -630,34 +529,9 @@ export class Dispatcher {
     }
     for (const job of Array.from(worker.jobs.values())) this.end(job, crashed)
     this.subtasks.orphan(worker)
-    if (this.closing && this.outstanding === 0) return
-    this.restarts++
+    if (this.closing && this.outstanding === 0) return false
     this.observer?.restarted()
-    this.respawnWithBackoff()
-  }
-
-  /**
-   * A replacement worker died before it was ready (its entry or Layer fails now). Respawning goes on with backoff,
-   * but once several in a row have failed and no worker is left, queued callers are told now rather than left
-   * waiting for a worker that may never come.
-   */
-  private onReplacementFailed(workerId: number, why: string): void {
-    this.startFailures++
-    if (this.startFailures < maxStartFailures || this.workers.some((worker) => worker.ready)) return
-    const message = `no worker could start (${this.startFailures} attempts in a row); the last: ${why}`
-    this.failQueued(() => ({ _tag: "StartFailed", workerId, message }))
-  }
-
-  /** Replaces a dead worker at once, then with growing delays while workers die without finishing anything. */
-  private respawnWithBackoff(): void {
-    const delay = respawnDelayMs(this.recentCrashes)
-    this.recentCrashes++
-    if (delay === 0) return this.spawn()
-    const timer = this.clock.setTimeout(() => {
-      this.respawnTimers.delete(timer)
-      if (!this.closed) this.spawn()
-    }, delay)
-    this.respawnTimers.add(timer)
+    return true
   }
 }
 
@@ -665,5 +539,3 @@ const closedBeforeRun = (job: Job): Settlement => ({
   _tag: "Closed",
   message: `the pool closed before task "${job.task.name}" could run`
 })
-
-const errorMessage = (cause: unknown): string => Protocol.errorInfo(cause).message
