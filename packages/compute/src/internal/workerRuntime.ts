@@ -1,7 +1,8 @@
 /**
- * The worker side of the pool: receives batches of tasks on the parent port, runs their handlers and sends results
- * back in batches. No fiber is started for a handler that returns a plain value; Effect handlers run as fibers
- * with the per-worker services.
+ * The worker side of the pool, wired together: the message loop on the parent port, running a task or a chunk of
+ * them, and start-up (the per-worker Layer). Handlers are called through handlerCall.ts, results leave through the
+ * outbox (outbox.ts), and subtasks a task spawns go through nestedPool.ts. No fiber is started for a handler that
+ * returns a plain value; Effect handlers run as fibers with the per-worker services.
  */
 import * as Cause from "effect/Cause"
 import * as Context from "effect/Context"
@@ -18,6 +19,7 @@ import { ComputePool } from "../ComputePool.ts"
 import type * as ComputeTask from "../ComputeTask.ts"
 import * as Codec from "./codec.ts"
 import * as HandlerCall from "./handlerCall.ts"
+import * as HandlerScheduler from "./handlerScheduler.ts"
 import * as NestedPool from "./nestedPool.ts"
 import { Outbox } from "./outbox.ts"
 import * as Protocol from "./protocol.ts"
@@ -35,14 +37,17 @@ interface Running {
   interrupt: (() => void) | undefined
 }
 
+// A worker's endings report through `run.done`: a settled Promise has nothing more to pass on.
 const ignore = () => {}
 
+/** Encodes a handler's value with its schema; one that does not match is reported as unsendable. */
 const encodeOutcome = (schema: ComputeTask.TaskSchema, outcome: Protocol.Outcome, value: unknown, done: Done) => {
   const encoded = Codec.encode(schema, value)
   if (encoded.ok) done(outcome, encoded.value)
   else done(Protocol.Outcome.ResultUnsendable, `the handler's result does not match its schema: ${encoded.error}`)
 }
 
+/** The encoded outcome of an Effect handler's fiber. */
 const exitOutcome = (task: ComputeTask.Any, exit: Exit.Exit<unknown, unknown>, done: Done) => {
   if (Exit.isSuccess(exit)) return encodeOutcome(task.success, Protocol.Outcome.Success, exit.value, done)
   const failure = Cause.findErrorOption(exit.cause)
@@ -56,41 +61,6 @@ const exitOutcome = (task: ComputeTask.Any, exit: Exit.Exit<unknown, unknown>, d
   if (Cause.hasInterruptsOnly(exit.cause)) return done(Protocol.Outcome.Interrupted, undefined)
   const info = Protocol.errorInfo(Cause.squash(exit.cause))
   done(Protocol.Outcome.Defect, info.stack === undefined ? { ...info, stack: Cause.pretty(exit.cause) } : info)
-}
-
-/**
- * The scheduler for handler fibers. Effect's default resumes forked fibers from `setImmediate`, after the worker has
- * read its pending messages — and a message may be a long task, which then runs first. A task that forks subtasks
- * (`ComputePool.join`, `Effect.all`) would wait behind it before even sending them. This one runs scheduled fibers
- * from a microtask, up to a budget per turn of the event loop, then falls back to `setImmediate` so messages
- * (cancellations among them) are still read.
- */
-const makeHandlerScheduler = (): Scheduler.Scheduler => {
-  const microtaskBudget = 64
-  let used = 0
-  let resetPending = false
-  const reset = () => {
-    used = 0
-    resetPending = false
-  }
-  return new Scheduler.MixedScheduler("async", (run) => {
-    if (used < microtaskBudget) {
-      used++
-      if (!resetPending) {
-        resetPending = true
-        setImmediate(reset)
-      }
-      let cancelled = false
-      queueMicrotask(() => {
-        if (!cancelled) run()
-      })
-      return () => {
-        cancelled = true
-      }
-    }
-    const handle = setImmediate(run)
-    return () => clearImmediate(handle)
-  })
 }
 
 export interface WorkerRuntimeOptions {
@@ -282,7 +252,7 @@ export const start = (options: WorkerRuntimeOptions): void => {
         return
       }
       if (exit.value !== undefined) services = exit.value
-      services = Context.add(services, Scheduler.Scheduler, makeHandlerScheduler())
+      services = Context.add(services, Scheduler.Scheduler, HandlerScheduler.make())
       port.postMessage([Protocol.Ready] satisfies Protocol.ReadyMessage)
     }
   })
