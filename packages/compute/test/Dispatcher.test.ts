@@ -44,18 +44,23 @@ const setup = (threads: number, options: Partial<DispatcherOptions> = {}) =>
     const settlements: Array<Settlement["_tag"]> = []
     const submit = (a: number) =>
       dispatcher.submit(Add, Protocol.Kind.Single, [a, 1], (settlement) => settlements.push(settlement._tag))!
-    return { dispatcher, spawned, spawnedAt, settlements, submit, clock }
+    /** Submits a task and has the first worker start it, as it would on receiving it. */
+    const startOnFirst = (a: number) =>
+      Effect.gen(function*() {
+        const job = submit(a)
+        yield* turn
+        assert.isTrue(spawned[0]!.start(job.id), "the task reached the first worker")
+        return job
+      })
+    return { dispatcher, spawned, spawnedAt, settlements, submit, startOnFirst, clock }
   })
 
 describe("the dispatcher, on fake threads and the TestClock", () => {
   it.effect("an interrupted task that ignores its signal has its worker terminated after the grace period", () =>
     Effect.gen(function*() {
-      const { clock, dispatcher, spawned, submit } = yield* setup(1)
+      const { clock, dispatcher, spawned, startOnFirst } = yield* setup(1)
       const worker = spawned[0]!
-      const job = submit(1)
-      yield* turn
-      assert.deepStrictEqual(worker.received, [job.id])
-      assert.isTrue(worker.start(job.id))
+      const job = yield* startOnFirst(1)
 
       let stoppedAt: number | undefined
       dispatcher.cancel(job, () => stoppedAt = clock.now())
@@ -76,11 +81,9 @@ describe("the dispatcher, on fake threads and the TestClock", () => {
 
   it.effect("a task that honours its interruption within the grace period keeps its worker", () =>
     Effect.gen(function*() {
-      const { dispatcher, spawned, submit } = yield* setup(1)
+      const { dispatcher, spawned, startOnFirst } = yield* setup(1)
       const worker = spawned[0]!
-      const job = submit(1)
-      yield* turn
-      worker.start(job.id)
+      const job = yield* startOnFirst(1)
       let stopped = false
       dispatcher.cancel(job, () => stopped = true)
       yield* advance(500)
@@ -152,11 +155,8 @@ describe("the dispatcher, on fake threads and the TestClock", () => {
 
   it.effect("draining waits for running tasks up to its timeout; closing then fails them with Closed", () =>
     Effect.gen(function*() {
-      const { dispatcher, settlements, spawned, submit } = yield* setup(1)
-      const worker = spawned[0]!
-      const job = submit(1)
-      yield* turn
-      worker.start(job.id)
+      const { dispatcher, settlements, spawned, startOnFirst, submit } = yield* setup(1)
+      yield* startOnFirst(1)
 
       let drained = false
       const draining = dispatcher.drain(500).then(() => drained = true)
@@ -170,23 +170,20 @@ describe("the dispatcher, on fake threads and the TestClock", () => {
 
       yield* Effect.promise(() => dispatcher.close())
       assert.deepStrictEqual(settlements, ["Closed", "Closed"])
-      assert.isTrue(worker.terminated)
+      assert.isTrue(spawned[0]!.terminated)
       assert.strictEqual(dispatcher.counts.rejected, 2)
       assert.strictEqual(dispatcher.counts.submitted, 2)
     }))
 
   it.effect("draining ends as soon as the last task does, before its timeout", () =>
     Effect.gen(function*() {
-      const { dispatcher, settlements, spawned, submit } = yield* setup(1)
-      const worker = spawned[0]!
-      const job = submit(1)
-      yield* turn
-      worker.start(job.id)
+      const { dispatcher, settlements, spawned, startOnFirst } = yield* setup(1)
+      const job = yield* startOnFirst(1)
       let drained = false
       const draining = dispatcher.drain(10_000).then(() => drained = true)
       yield* advance(100)
       assert.isFalse(drained)
-      worker.succeed(job.id, 2)
+      spawned[0]!.succeed(job.id, 2)
       yield* Effect.promise(() => draining)
       assert.isTrue(drained)
       assert.deepStrictEqual(settlements, ["Success"])
