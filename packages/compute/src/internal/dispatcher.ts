@@ -281,9 +281,7 @@ export class Dispatcher {
   }
 
   private admit(job: Job): boolean {
-    const encoded = job.kind === Protocol.Kind.Chunk
-      ? Codec.encodeAll(job.task.payload, job.payload as ReadonlyArray<unknown>)
-      : Codec.encode(job.task.payload, job.payload)
+    const encoded = Codec.encodePayload(job.task.payload, job.kind, job.payload)
     if (!encoded.ok) {
       this.end(job, {
         _tag: "Encoding",
@@ -477,9 +475,7 @@ export class Dispatcher {
   private settlementOf(job: Job, worker: WorkerSlot, outcome: Protocol.Outcome, value: unknown): Settlement {
     switch (outcome) {
       case Protocol.Outcome.Success: {
-        const decoded = job.kind === Protocol.Kind.Chunk
-          ? Codec.decodeAll(job.task.success, value as ReadonlyArray<unknown>)
-          : Codec.decode(job.task.success, value)
+        const decoded = Codec.decodeSuccess(job.task.success, job.kind, value)
         return decoded.ok ? { _tag: "Success", value: decoded.value } : {
           _tag: "Encoding",
           direction: "result",
