@@ -101,6 +101,23 @@ export class WorkerStartFailed extends Schema.Error<WorkerStartFailed>("effect-c
 }) {}
 
 /**
+ * The task is quarantined: it crashed its worker `crashes` times within the pool's quarantine window (a native crash,
+ * an out-of-memory on its inputs), so for a cooling period calls to it fail at once instead of killing more workers.
+ * Other tasks run on. See the `quarantine` option of `ComputePool.layer`.
+ *
+ * @category errors
+ * @since 0.1.0
+ */
+export class TaskQuarantined extends Schema.Error<TaskQuarantined>("effect-compute/TaskQuarantined")({
+  _tag: Schema.tag("TaskQuarantined"),
+  message: Schema.String,
+  task: Schema.String,
+  crashes: Schema.Number,
+  /** how long the quarantine still lasts, in milliseconds */
+  remainingMs: Schema.Number
+}) {}
+
+/**
  * An option or configuration value is invalid: the message names the key, the value and the rule it breaks.
  *
  * @category errors
@@ -125,6 +142,7 @@ export type ComputeErrorReason =
   | EncodingError
   | TaskNotServed
   | WorkerStartFailed
+  | TaskQuarantined
   | InvalidOptions
 
 /**
@@ -140,6 +158,7 @@ export const ComputeErrorReason = Schema.Union([
   EncodingError,
   TaskNotServed,
   WorkerStartFailed,
+  TaskQuarantined,
   InvalidOptions
 ])
 

@@ -128,6 +128,27 @@ export const workerRestarts = Metric.counter("compute_worker_restarts_total", {
 })
 
 /**
+ * Tasks put in quarantine for crashing their workers too often, by `task` (see the pool's `quarantine` option).
+ *
+ * @category metrics
+ * @since 0.1.0
+ */
+export const quarantines = Metric.counter("compute_quarantines_total", {
+  description: "Tasks quarantined for crashing their workers too often",
+  incremental: true
+})
+
+/**
+ * Task names in quarantine now: calls to them fail at once with `TaskQuarantined`.
+ *
+ * @category metrics
+ * @since 0.1.0
+ */
+export const quarantinedTasks = Metric.gauge("compute_quarantined_tasks", {
+  description: "Task names in quarantine now"
+})
+
+/**
  * Event-loop utilisation of each live worker (0..1) since it started, by `worker`: how busy it has been.
  *
  * @category metrics

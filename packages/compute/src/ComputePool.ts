@@ -148,6 +148,21 @@ export interface ComputePoolOptions {
   /** A task that runs longer than this counts as slow (`compute_slow_tasks_total`, `slow_tasks`). Default 100 ms. */
   readonly slowTaskThreshold?: Duration.Input | undefined
   /**
+   * Poison tasks: a task whose calls crash their worker `crashes` times `within` a window (a native crash, an
+   * out-of-memory on its inputs) is quarantined `for` a cooling period — calls to it fail at once with
+   * `TaskQuarantined` while other tasks run on; logged as a warning and counted in `compute_quarantines_total`. Only
+   * the tasks a worker had started when it crashed count; a worker terminated by the pool (an interrupted task that
+   * ignored its signal) does not. Default `{ crashes: 5, within: "1 minute", for: "1 minute" }`; `false` turns it off.
+   */
+  readonly quarantine?:
+    | false
+    | {
+      readonly crashes?: number | undefined
+      readonly within?: Duration.Input | undefined
+      readonly for?: Duration.Input | undefined
+    }
+    | undefined
+  /**
    * The pool's name: its workers' thread names (`${name}-${id}`) and the `pool` attribute of its metric series, so
    * that several pools in one app (a CPU pool and a parsing pool, say) keep separate series. Default "effect-compute".
    */
@@ -192,7 +207,12 @@ const resolveOptions = Effect.fnUntraced(function*(options: MakeOptions) {
     onQueueFull: options.onQueueFull === "fail" ? "fail" as const : "suspend" as const,
     interruptGraceMs: yield* millisOr("interruptGracePeriod", options.interruptGracePeriod, 1_000),
     shutdownTimeoutMs: yield* millisOr("shutdownTimeout", options.shutdownTimeout, 10_000),
-    slowTaskMs: yield* millisOr("slowTaskThreshold", options.slowTaskThreshold, 100)
+    slowTaskMs: yield* millisOr("slowTaskThreshold", options.slowTaskThreshold, 100),
+    quarantine: options.quarantine === false ? undefined : {
+      crashes: yield* positiveIntegerOr("quarantine.crashes", options.quarantine?.crashes, 5),
+      withinMs: yield* millisOr("quarantine.within", options.quarantine?.within, 60_000),
+      forMs: yield* millisOr("quarantine.for", options.quarantine?.for, 60_000)
+    }
   }
 })
 
@@ -236,9 +256,10 @@ export const make = Effect.fnUntraced(function*(options: MakeOptions) {
   const resolved = yield* resolveOptions(options)
   const spawn = yield* Worker.Spawner
   // With metrics off nothing is recorded or registered; the snapshot then reports zero durations.
+  const context = yield* Effect.context<never>()
   const recorder = options.metrics === false
     ? undefined
-    : new Recorder(yield* Effect.context<never>(), options.name ?? defaultName, resolved.slowTaskMs)
+    : new Recorder(context, options.name ?? defaultName, resolved.slowTaskMs)
   const core = new Dispatcher(
     resolved,
     (id) => {
@@ -249,8 +270,10 @@ export const make = Effect.fnUntraced(function*(options: MakeOptions) {
       return Thread.fromNodeWorker(thread)
     },
     Thread.nodeClock,
-    recorder
+    recorder,
+    (message) => Effect.runForkWith(context)(Effect.logWarning(message))
   )
+  if (recorder !== undefined) recorder.quarantinedNow = () => core.quarantined
   yield* Effect.acquireRelease(
     Effect.tryPromise({
       try: () => core.start(),

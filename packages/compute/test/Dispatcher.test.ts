@@ -28,6 +28,7 @@ const setup = (threads: number, options: Partial<DispatcherOptions> = {}) =>
         maxQueue: 1_000,
         onQueueFull: "suspend",
         interruptGraceMs: 1_000,
+        quarantine: undefined,
         ...options
       },
       (id) => {
@@ -188,5 +189,64 @@ describe("the dispatcher, on fake threads and the TestClock", () => {
       assert.isTrue(drained)
       assert.deepStrictEqual(settlements, ["Success"])
       yield* Effect.promise(() => dispatcher.close())
+    }))
+
+  it.effect("a task that crashes its worker K times within the window is quarantined for the cooling period", () =>
+    Effect.gen(function*() {
+      const quarantine = { crashes: 2, withinMs: 10_000, forMs: 60_000 }
+      const { clock, dispatcher, settlements, spawned, submit } = yield* setup(1, { quarantine })
+      /** Runs a task on the live worker and has that worker crash while it runs; waits for the replacement. */
+      const crashOnLatest = Effect.gen(function*() {
+        const worker = spawned[spawned.length - 1]!
+        const job = submit(1)
+        yield* turn
+        assert.isTrue(worker.start(job.id))
+        const count = spawned.length
+        worker.exit(1)
+        while (spawned.length === count) yield* advance(25)
+        spawned[spawned.length - 1]!.ready()
+      })
+
+      yield* crashOnLatest
+      yield* advance(quarantine.withinMs + 1)
+      // The first crash left the window: one crash within it is not enough.
+      yield* crashOnLatest
+      assert.strictEqual(dispatcher.quarantined, 0)
+      submit(2)
+      assert.notInclude(settlements, "Quarantined")
+      yield* turn
+      const live = spawned[spawned.length - 1]!
+      const queuedBehind = live.received[live.received.length - 1]!
+      live.start(queuedBehind)
+      live.exit(1)
+      const quarantinedAt = clock.now()
+      assert.strictEqual(dispatcher.quarantined, 1, "the second crash within the window quarantines the task")
+      while (spawned[spawned.length - 1] === live) yield* advance(25)
+      spawned[spawned.length - 1]!.ready()
+
+      submit(3)
+      assert.strictEqual(settlements[settlements.length - 1], "Quarantined", "a call fails at once meanwhile")
+      yield* advance(quarantinedAt + quarantine.forMs - clock.now() - 1)
+      submit(4)
+      assert.strictEqual(settlements[settlements.length - 1], "Quarantined", "still quarantined before it ends")
+      yield* advance(1)
+      const after = submit(5)
+      yield* turn
+      assert.include(spawned[spawned.length - 1]!.received, after.id, "dispatched again once the quarantine ended")
+      assert.strictEqual(dispatcher.quarantined, 0)
+    }))
+
+  it.effect("a worker the pool terminates (an interrupted task ignoring its signal) counts no crash", () =>
+    Effect.gen(function*() {
+      const { dispatcher, spawned, startOnFirst } = yield* setup(1, {
+        quarantine: { crashes: 1, withinMs: 10_000, forMs: 60_000 }
+      })
+      const job = yield* startOnFirst(1)
+      dispatcher.cancel(job, () => {})
+      yield* advance(1_000)
+      yield* turn
+      assert.isTrue(spawned[0]!.terminated)
+      assert.strictEqual(dispatcher.restarts, 1)
+      assert.strictEqual(dispatcher.quarantined, 0)
     }))
 })

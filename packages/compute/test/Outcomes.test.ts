@@ -133,7 +133,13 @@ describe("every submitted task ends in exactly one outcome", () => {
         // The pool is back to full size and serving.
         assert.strictEqual(yield* ComputePool.execute(Add, [1, 1]), 2)
       }).pipe(
-        Effect.provide(ComputePool.layer({ entry, threads: 2, interruptGracePeriod: "5 seconds" }))
+        Effect.provide(ComputePool.layer({
+          entry,
+          threads: 2,
+          interruptGracePeriod: "5 seconds",
+          // A mix that crashes workers on purpose: its crashing tasks must not be quarantined.
+          quarantine: false
+        }))
       ),
     120_000
   )

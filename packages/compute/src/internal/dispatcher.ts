@@ -17,6 +17,7 @@ import { Job, State } from "./job.ts"
 import { JobQueue } from "./jobQueue.ts"
 import { noOutcomes, type Outcome, type OutcomeCounts, outcomeOf } from "./outcome.ts"
 import * as Protocol from "./protocol.ts"
+import { Quarantine, type QuarantineOptions } from "./quarantine.ts"
 import type { Settlement } from "./settlement.ts"
 import { Subtasks } from "./subtasks.ts"
 import type { Clock, Timer, WorkerThread } from "./thread.ts"
@@ -34,6 +35,8 @@ export interface DispatcherOptions {
   readonly maxQueue: number
   readonly onQueueFull: "suspend" | "fail"
   readonly interruptGraceMs: number
+  /** poison tasks: undefined to never quarantine */
+  readonly quarantine: QuarantineOptions | undefined
 }
 
 /** Told of every step of every task, to keep metrics; all calls are synchronous and cheap. */
@@ -43,6 +46,8 @@ export interface DispatcherObserver {
   /** `runMs` is the handler's time in its worker, when the worker reported one */
   readonly completed: (task: string, outcome: Outcome, runMs: number | undefined) => void
   readonly restarted: () => void
+  /** `task` crashed its worker too often: it fails at once for `forMs` */
+  readonly quarantined: (task: string, crashes: number, forMs: number) => void
   readonly gauges: (active: number, queued: number, live: number) => void
   /** A worker is ready; the function returned is called when it exits. */
   readonly workerReady: (workerId: number, utilization: () => number) => () => void
@@ -59,6 +64,7 @@ export class Dispatcher {
   private readonly jobs = new JobQueue()
   private readonly workers: Workers
   private readonly subtasks: Subtasks
+  private readonly quarantine: Quarantine | undefined
   /** jobs submitted and not yet ended */
   private outstanding = 0
   private nextJobId = 1
@@ -71,15 +77,19 @@ export class Dispatcher {
   readonly options: DispatcherOptions
   private readonly clock: Clock
   private readonly observer: DispatcherObserver | undefined
+  private readonly warn: (message: string) => void
   constructor(
     options: DispatcherOptions,
     spawnThread: (id: number) => WorkerThread,
     clock: Clock,
-    observer?: DispatcherObserver
+    observer?: DispatcherObserver,
+    warn: (message: string) => void = () => {}
   ) {
     this.options = options
     this.clock = clock
     this.observer = observer
+    this.warn = warn
+    this.quarantine = options.quarantine === undefined ? undefined : new Quarantine(options.quarantine, clock)
     this.workers = new Workers({
       threads: options.threads,
       maxInFlightPerWorker: options.maxInFlightPerWorker,
@@ -99,6 +109,11 @@ export class Dispatcher {
       cancel: (job, stopped) => this.cancel(job, stopped),
       isServing: (worker) => this.workers.isServing(worker)
     })
+  }
+
+  /** Task names quarantined now. */
+  get quarantined(): number {
+    return this.quarantine?.size ?? 0
   }
 
   /** Worker restarts after a crash or a kill. */
@@ -144,6 +159,11 @@ export class Dispatcher {
     this.outstanding++
     if (this.closing) {
       this.end(job, { _tag: "Closed", message: `the pool is closed; task "${task.name}" was not run` })
+      return undefined
+    }
+    const held = this.quarantine?.check(task.name)
+    if (held !== undefined) {
+      this.end(job, { _tag: "Quarantined", ...held })
       return undefined
     }
     if (this.jobs.queued >= this.options.maxQueue && this.options.onQueueFull === "fail") {
@@ -516,6 +536,8 @@ export class Dispatcher {
   /** A worker died: the jobs it held end with `Crashed`, its subtasks' callers are gone. Replace it unless closing. */
   private exited(worker: WorkerSlot, exitCode: number, why: string): boolean {
     this.updateGauges()
+    // A crash of its own (not a kill of ours): the tasks it had started are the suspects.
+    if (worker.killReason === undefined && this.quarantine !== undefined) this.suspect(worker, this.quarantine)
     const crashed: Settlement = {
       _tag: "Crashed",
       workerId: worker.id,
@@ -528,6 +550,21 @@ export class Dispatcher {
     if (this.closing && this.outstanding === 0) return false
     this.observer?.restarted()
     return true
+  }
+
+  /** Counts a crash against each task the dead worker had started; quarantines those that crash too often. */
+  private suspect(worker: WorkerSlot, quarantine: Quarantine): void {
+    const names = new Set<string>()
+    for (const job of worker.jobs.values()) if (worker.hasStarted(job)) names.add(job.task.name)
+    const { crashes, forMs, withinMs } = this.options.quarantine!
+    for (const name of names) {
+      if (!quarantine.crashed(name)) continue
+      this.observer?.quarantined(name, crashes, forMs)
+      this.warn(
+        `task "${name}" crashed its worker ${crashes} times within ${withinMs} ms: quarantined for ${forMs} ms ` +
+          `(calls to it fail with TaskQuarantined meanwhile)`
+      )
+    }
   }
 }
 

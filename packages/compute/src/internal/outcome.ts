@@ -51,6 +51,7 @@ export const outcomeOf = (settlement: Settlement): Outcome => {
     case "Closed":
     case "QueueFull":
     case "StartFailed":
+    case "Quarantined":
       return "rejected"
   }
 }

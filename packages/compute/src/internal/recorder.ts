@@ -83,6 +83,7 @@ const counter = (count: () => number) => () => ({ count: count(), incremental: t
  */
 export class Recorder implements DispatcherObserver {
   private readonly byTask = new Map<string, TaskFigures>()
+  private readonly quarantinesByTask = new Map<string, { value: number }>()
   /** removes each series this pool feeds */
   private readonly leaves = new Set<() => void>()
   readonly queueWaits = new DurationHistogram()
@@ -104,6 +105,7 @@ export class Recorder implements DispatcherObserver {
     this.register(ComputeMetrics.queueDepth, {}, () => ({ value: this.queued }), SharedSeries.sumValues)
     this.register(ComputeMetrics.liveWorkers, {}, () => ({ value: this.live }), SharedSeries.sumValues)
     this.register(ComputeMetrics.workerRestarts, {}, counter(() => this.restarts), SharedSeries.sumCounts)
+    this.register(ComputeMetrics.quarantinedTasks, {}, () => ({ value: this.quarantinedNow() }), SharedSeries.sumValues)
   }
 
   /** Feeds a series; the function returned stops feeding it. */
@@ -175,6 +177,20 @@ export class Recorder implements DispatcherObserver {
   readonly restarted = (): void => {
     this.restarts++
   }
+
+  readonly quarantined = (task: string): void => {
+    let count = this.quarantinesByTask.get(task)
+    if (count === undefined) {
+      count = { value: 0 }
+      const counted = count
+      this.register(ComputeMetrics.quarantines, { task }, counter(() => counted.value), SharedSeries.sumCounts)
+      this.quarantinesByTask.set(task, count)
+    }
+    count.value++
+  }
+
+  /** Read by the quarantined-tasks gauge; the pool sets it once its dispatcher exists. */
+  quarantinedNow: () => number = () => 0
 
   readonly gauges = (active: number, queued: number, live: number): void => {
     this.active = active

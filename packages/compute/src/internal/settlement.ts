@@ -10,6 +10,7 @@ import {
   QueueFull,
   TaskDefect,
   TaskNotServed,
+  TaskQuarantined,
   WorkerCrashed,
   WorkerStartFailed
 } from "../ComputeError.ts"
@@ -42,6 +43,7 @@ export type Settlement =
   | { readonly _tag: "Closed"; readonly message: string }
   | { readonly _tag: "QueueFull"; readonly capacity: number }
   | { readonly _tag: "StartFailed"; readonly workerId: number; readonly message: string }
+  | { readonly _tag: "Quarantined"; readonly crashes: number; readonly remainingMs: number }
 
 /** The settlement as sent to a worker: plain data only (a cause may not survive a structured clone). */
 export const withoutCause = (settlement: Settlement): Settlement =>
@@ -124,6 +126,18 @@ export const toEffect = (task: { readonly name: string }, settlement: Settlement
             task: task.name,
             capacity: settlement.capacity,
             message: `the pool's queue is full (${settlement.capacity} tasks); task "${task.name}" was not queued`
+          })
+        })
+      )
+    case "Quarantined":
+      return Effect.fail(
+        new ComputeError({
+          reason: new TaskQuarantined({
+            task: task.name,
+            crashes: settlement.crashes,
+            remainingMs: settlement.remainingMs,
+            message: `task "${task.name}" crashed its worker ${settlement.crashes} times within the quarantine ` +
+              `window: it is quarantined, and fails at once, for ${Math.ceil(settlement.remainingMs / 1_000)} s more`
           })
         })
       )

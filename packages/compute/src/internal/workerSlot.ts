@@ -54,6 +54,12 @@ export class WorkerSlot {
     this.freeClaims.push(job.claim)
   }
 
+  /** Whether the worker has started the job (it may be running it now). */
+  hasStarted(job: Job): boolean {
+    const cell = Atomics.load(this.claims, job.claim)
+    return cell === Protocol.Claim.Started || cell === Protocol.Claim.CancelRequested
+  }
+
   /** Takes back a job the worker has not started; false if it already has. */
   revoke(job: Job): boolean {
     if (Atomics.compareExchange(this.claims, job.claim, job.id, Protocol.Claim.Revoked) !== job.id) return false

@@ -112,6 +112,8 @@ export const runChaos = (options: { readonly tasks: number; readonly seed: numbe
         threads: options.threads,
         // Short, so a loop that ignores its interruption costs its worker soon (the "terminate" kind of kill).
         interruptGracePeriod: "200 millis",
+        // Workers are killed on purpose by the mix's own tasks: not poison tasks to quarantine.
+        quarantine: false,
         resourceLimits: { maxOldGenerationSizeMb: 64, maxYoungGenerationSizeMb: 16 }
       })
     )

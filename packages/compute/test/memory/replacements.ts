@@ -99,7 +99,12 @@ const poolSide = (count: number) =>
     if (stats.workerRestarts < count) throw new Error(`only ${stats.workerRestarts} replacements happened`)
     return report
   }).pipe(
-    Effect.provide(ComputePool.layer({ entry: new URL("../fixtures/worker.ts", import.meta.url), threads: 1 }))
+    Effect.provide(ComputePool.layer({
+      entry: new URL("../fixtures/worker.ts", import.meta.url),
+      threads: 1,
+      // Crashing on purpose, every time: not a poison task to quarantine.
+      quarantine: false
+    }))
   )
 
 if (import.meta.main) {
