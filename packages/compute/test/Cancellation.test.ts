@@ -1,7 +1,16 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Exit, Fiber } from "effect"
 import { ComputePool } from "effect-compute"
-import { Add, CountRun, ReadRuns, Sleep, SpinCooperative, SpinForever, WaitForAbort } from "./fixtures/tasks.ts"
+import {
+  Add,
+  BusyFor,
+  CountRun,
+  ReadRuns,
+  Sleep,
+  SpinCooperative,
+  SpinForever,
+  WaitForAbort
+} from "./fixtures/tasks.ts"
 import { poll } from "./helpers.ts"
 
 const entry = new URL("./fixtures/worker.ts", import.meta.url)
@@ -77,5 +86,30 @@ describe("interruption", () => {
       assert.strictEqual(yield* Fiber.join(blocker), "slept")
       assert.strictEqual(yield* ComputePool.execute(ReadRuns, undefined), 0)
       assert.strictEqual(yield* ComputePool.execute(CountRun, undefined), 1)
+    }).pipe(Effect.provide(ComputePool.layer({ entry, threads: 1, maxInFlightPerWorker: 1 }))))
+})
+
+describe("timeouts: Effect.timeout on a pool call interrupts its task", () => {
+  it.live("a timed-out synchronous loop frees its worker: terminated after the grace period, and replaced", () =>
+    Effect.gen(function*() {
+      const exit = yield* Effect.exit(ComputePool.execute(SpinForever, undefined).pipe(Effect.timeout("50 millis")))
+      assert.isTrue(Exit.isFailure(exit))
+      assert.strictEqual(yield* ComputePool.execute(Add, [1, 1]), 2, "the next task runs: the worker was freed")
+      const stats = yield* ComputePool.stats
+      assert.strictEqual(stats.workerRestarts, 1)
+      assert.strictEqual(stats.interrupted, 1)
+      assert.strictEqual(stats.activeTasks, 0)
+    }).pipe(Effect.provide(ComputePool.layer({ entry, threads: 1, interruptGracePeriod: "100 millis" }))))
+
+  it.live("a task that timed out while still queued never runs", () =>
+    Effect.gen(function*() {
+      // The only worker is busy, one task at a time: the counted task waits in the queue and times out there.
+      const busy = yield* Effect.forkChild(ComputePool.execute(BusyFor, 300))
+      yield* activeAtLeast(1)
+      const exit = yield* Effect.exit(ComputePool.execute(CountRun, undefined).pipe(Effect.timeout("50 millis")))
+      assert.isTrue(Exit.isFailure(exit))
+      assert.strictEqual(yield* Fiber.join(busy), "done")
+      assert.strictEqual(yield* ComputePool.execute(ReadRuns, undefined), 0, "the timed-out task never ran")
+      assert.strictEqual((yield* ComputePool.stats).interrupted, 1)
     }).pipe(Effect.provide(ComputePool.layer({ entry, threads: 1, maxInFlightPerWorker: 1 }))))
 })
