@@ -95,6 +95,18 @@ export const queueWait = Metric.histogram("compute_queue_wait_seconds", {
 })
 
 /**
+ * Seconds from submission to dispatch, by `priority` (the lane of `ExecuteOptions.priority`): how each class of
+ * callers sharing the pool is served.
+ *
+ * @category metrics
+ * @since 0.1.0
+ */
+export const laneQueueWait = Metric.histogram("compute_lane_queue_wait_seconds", {
+  description: "Time tasks waited for a worker, by priority",
+  boundaries: durationBoundaries
+})
+
+/**
  * Seconds a handler ran in its worker, by `task`.
  *
  * @category metrics

@@ -114,6 +114,13 @@ export interface ExecuteOptions {
    * it was sent to (its buffers live there now): it is never stolen by an idle worker.
    */
   readonly transfer?: ReadonlyArray<Transferable> | undefined
+  /**
+   * Higher runs first: a queued task with a higher priority is dispatched before those of lower ones, so callers
+   * that share a pool (interactive requests beside a batch job) stay responsive. Aging keeps low priorities from
+   * starving: a queued task gains one level per `priorityAging` it waits. Subtasks run at their parent's priority.
+   * Default 0.
+   */
+  readonly priority?: number | undefined
 }
 
 /**
@@ -147,6 +154,11 @@ export interface ComputePoolOptions {
   readonly metrics?: boolean | undefined
   /** A task that runs longer than this counts as slow (`compute_slow_tasks_total`, `slow_tasks`). Default 100 ms. */
   readonly slowTaskThreshold?: Duration.Input | undefined
+  /**
+   * How long a queued task waits to gain one priority level (see `ExecuteOptions.priority`): a task of priority 0
+   * overtakes new ones of priority 10 after waiting 10 × this. Default 100 ms.
+   */
+  readonly priorityAging?: Duration.Input | undefined
   /**
    * Poison tasks: a task whose calls crash their worker `crashes` times `within` a window (a native crash, an
    * out-of-memory on its inputs) is quarantined `for` a cooling period — calls to it fail at once with
@@ -208,6 +220,7 @@ const resolveOptions = Effect.fnUntraced(function*(options: MakeOptions) {
     interruptGraceMs: yield* millisOr("interruptGracePeriod", options.interruptGracePeriod, 1_000),
     shutdownTimeoutMs: yield* millisOr("shutdownTimeout", options.shutdownTimeout, 10_000),
     slowTaskMs: yield* millisOr("slowTaskThreshold", options.slowTaskThreshold, 100),
+    priorityAgingMs: Math.max(1, yield* millisOr("priorityAging", options.priorityAging, 100)),
     quarantine: options.quarantine === false ? undefined : {
       crashes: yield* positiveIntegerOr("quarantine.crashes", options.quarantine?.crashes, 5),
       withinMs: yield* millisOr("quarantine.within", options.quarantine?.within, 60_000),
@@ -301,7 +314,7 @@ export const make = Effect.fnUntraced(function*(options: MakeOptions) {
     task: ComputeTask.Any,
     kind: Protocol.Kind,
     payload: unknown,
-    transfer: ReadonlyArray<Transferable> | undefined,
+    options: ExecuteOptions | undefined,
     span: Tracer.Span | undefined
   ): Effect.Effect<any, any> =>
     Effect.callback((resume) => {
@@ -314,8 +327,8 @@ export const make = Effect.fnUntraced(function*(options: MakeOptions) {
           if (span !== undefined) annotate(span, settlement, job)
           resume(toEffect(task, settlement))
         },
-        span === undefined ? undefined : [span.traceId, span.spanId],
-        transfer
+        // The caller's options pass through as they are: nothing is allocated for a plain call.
+        span === undefined ? options : { ...options, trace: [span.traceId, span.spanId] }
       )
       if (job === undefined) return
       const submitted = job
@@ -337,18 +350,18 @@ export const make = Effect.fnUntraced(function*(options: MakeOptions) {
     task: ComputeTask.Any,
     kind: Protocol.Kind,
     payload: unknown,
-    transfer?: ReadonlyArray<Transferable>
+    options?: ExecuteOptions
   ) =>
     tracing
       ? Effect.useSpan(`compute.execute ${task.name}`, { kind: "client" }, (span) => {
         span.attribute("compute.task", task.name)
-        return run(task, kind, payload, transfer, span)
+        return run(task, kind, payload, options, span)
       })
-      : run(task, kind, payload, transfer, undefined)
+      : run(task, kind, payload, options, undefined)
 
   return ComputePool.of({
     threads: resolved.threads,
-    execute: (task, payload, options) => submit(task, Protocol.Kind.Single, payload, options?.transfer),
+    execute: (task, payload, options) => submit(task, Protocol.Kind.Single, payload, options),
     executeChunk: (task, payloads) =>
       payloads.length === 0 ? Effect.succeed([]) : submit(task, Protocol.Kind.Chunk, payloads),
     stats: Effect.sync(() => Outcome.toStats(state())),

@@ -29,6 +29,7 @@ const setup = (threads: number, options: Partial<DispatcherOptions> = {}) =>
         onQueueFull: "suspend",
         interruptGraceMs: 1_000,
         quarantine: undefined,
+        priorityAgingMs: 100,
         ...options
       },
       (id) => {
@@ -43,8 +44,14 @@ const setup = (threads: number, options: Partial<DispatcherOptions> = {}) =>
     for (const thread of spawned) thread.ready()
     yield* Effect.promise(() => started)
     const settlements: Array<Settlement["_tag"]> = []
-    const submit = (a: number) =>
-      dispatcher.submit(Add, Protocol.Kind.Single, [a, 1], (settlement) => settlements.push(settlement._tag))!
+    const submit = (a: number, priority = 0) =>
+      dispatcher.submit(
+        Add,
+        Protocol.Kind.Single,
+        [a, 1],
+        (settlement) => settlements.push(settlement._tag),
+        { priority }
+      )!
     /** Submits a task and has the first worker start it, as it would on receiving it. */
     const startOnFirst = (a: number) =>
       Effect.gen(function*() {
@@ -131,7 +138,7 @@ describe("the dispatcher, on fake threads and the TestClock", () => {
     Effect.gen(function*() {
       const { dispatcher, spawned, submit } = yield* setup(2)
       const [busy, idle] = spawned as [FakeThread, FakeThread]
-      const jobs = [1, 2, 3, 4, 5].map(submit)
+      const jobs = [1, 2, 3, 4, 5].map((a) => submit(a))
       yield* turn
       // Least-loaded dispatch alternates: the first worker holds three, the second two.
       assert.deepStrictEqual(busy.received, [jobs[0]!.id, jobs[2]!.id, jobs[4]!.id])
@@ -248,5 +255,32 @@ describe("the dispatcher, on fake threads and the TestClock", () => {
       assert.isTrue(spawned[0]!.terminated)
       assert.strictEqual(dispatcher.restarts, 1)
       assert.strictEqual(dispatcher.quarantined, 0)
+    }))
+
+  it.effect("a higher priority is dispatched first; a lower one that waited long enough overtakes it (aging)", () =>
+    Effect.gen(function*() {
+      const { spawned, startOnFirst, submit } = yield* setup(1, { maxInFlightPerWorker: 1 })
+      const worker = spawned[0]!
+      const finish = (id: number) => Effect.andThen(Effect.sync(() => worker.succeed(id, 0)), turn)
+      const first = yield* startOnFirst(1)
+      const low = [submit(2, 0), submit(3, 0)]
+      const high = submit(4, 5)
+      yield* finish(first.id)
+      assert.strictEqual(worker.received[1], high.id, "the high-priority task goes before the older low ones")
+      yield* finish(high.id)
+      yield* finish(low[0]!.id)
+      assert.deepStrictEqual(worker.received.slice(2), [low[0]!.id, low[1]!.id], "the low ones in their order")
+
+      // Aging: a priority-0 task that waited 1,000 ms (10 levels at 100 ms each) ranks above a fresh priority 5.
+      yield* finish(low[1]!.id)
+      const busy = submit(5, 0)
+      yield* turn
+      const aged = submit(6, 0)
+      yield* advance(1_000)
+      const fresh = submit(7, 5)
+      yield* finish(busy.id)
+      assert.strictEqual(worker.received[worker.received.length - 1], aged.id, "the aged task overtook the fresh one")
+      yield* finish(aged.id)
+      assert.strictEqual(worker.received[worker.received.length - 1], fresh.id)
     }))
 })

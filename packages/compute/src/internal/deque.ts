@@ -33,6 +33,11 @@ export class Deque<A> {
     return item
   }
 
+  /** The first item, left in place. */
+  peek(): A | undefined {
+    return this.size === 0 ? undefined : this.items[this.head]
+  }
+
   /** Keeps only the items that pass `keep`, in order. */
   retain(keep: (item: A) => boolean): void {
     const kept: Array<A> = []

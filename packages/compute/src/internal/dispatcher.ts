@@ -35,6 +35,8 @@ export interface DispatcherOptions {
   readonly maxQueue: number
   readonly onQueueFull: "suspend" | "fail"
   readonly interruptGraceMs: number
+  /** a queued task gains one priority level per this many milliseconds it waits */
+  readonly priorityAgingMs: number
   /** poison tasks: undefined to never quarantine */
   readonly quarantine: QuarantineOptions | undefined
 }
@@ -42,7 +44,7 @@ export interface DispatcherOptions {
 /** Told of every step of every task, to keep metrics; all calls are synchronous and cheap. */
 export interface DispatcherObserver {
   readonly submitted: (task: string) => void
-  readonly dispatched: (task: string, waitMs: number) => void
+  readonly dispatched: (task: string, waitMs: number, priority: number) => void
   /** `runMs` is the handler's time in its worker, when the worker reported one */
   readonly completed: (task: string, outcome: Outcome, runMs: number | undefined) => void
   readonly restarted: () => void
@@ -53,6 +55,16 @@ export interface DispatcherObserver {
   readonly workerReady: (workerId: number, utilization: () => number) => () => void
 }
 
+/** What a submission may carry besides its task and payload. */
+export interface SubmitExtras {
+  /** `[traceId, spanId]` of the caller's span */
+  readonly trace?: readonly [string, string] | undefined
+  /** buffers to move to the worker */
+  readonly transfer?: ReadonlyArray<Transferable> | undefined
+  /** higher runs first (default 0) */
+  readonly priority?: number | undefined
+}
+
 /** One Run message being built for a worker: the message, the jobs in it (in order) and what it moves. */
 interface Batch {
   readonly message: Protocol.RunMessage
@@ -61,7 +73,7 @@ interface Batch {
 }
 
 export class Dispatcher {
-  private readonly jobs = new JobQueue()
+  private readonly jobs: JobQueue
   private readonly workers: Workers
   private readonly subtasks: Subtasks
   private readonly quarantine: Quarantine | undefined
@@ -86,6 +98,7 @@ export class Dispatcher {
     warn: (message: string) => void = () => {}
   ) {
     this.options = options
+    this.jobs = new JobQueue(options.priorityAgingMs)
     this.clock = clock
     this.observer = observer
     this.warn = warn
@@ -105,7 +118,7 @@ export class Dispatcher {
       watch: observer?.workerReady
     })
     this.subtasks = new Subtasks({
-      submit: (task, kind, payload, settle) => this.submit(task, kind, payload, settle),
+      submit: (task, kind, payload, settle, priority) => this.submit(task, kind, payload, settle, { priority }),
       cancel: (job, stopped) => this.cancel(job, stopped),
       isServing: (worker) => this.workers.isServing(worker)
     })
@@ -150,8 +163,7 @@ export class Dispatcher {
     kind: Protocol.Kind,
     payload: unknown,
     settle: (settlement: Settlement) => void,
-    trace?: readonly [string, string],
-    transfer?: ReadonlyArray<Transferable>
+    extras?: SubmitExtras
   ): Job | undefined {
     this.counts.submitted++
     this.observer?.submitted(task.name)
@@ -170,8 +182,12 @@ export class Dispatcher {
       this.end(job, { _tag: "QueueFull", capacity: this.options.maxQueue })
       return undefined
     }
-    job.trace = trace
-    job.transfer = transfer === undefined || transfer.length === 0 ? undefined : transfer
+    if (extras !== undefined) {
+      const { priority, trace, transfer } = extras
+      job.trace = trace
+      job.transfer = transfer === undefined || transfer.length === 0 ? undefined : transfer
+      job.priority = priority ?? 0
+    }
     // Behind anyone already suspended, to keep callers in order.
     if (this.jobs.queued >= this.options.maxQueue || this.jobs.suspended > 0) {
       this.jobs.suspend(job)
@@ -372,12 +388,12 @@ export class Dispatcher {
     while (this.jobs.queued > 0) {
       const worker = this.leastLoaded(now)
       if (worker === undefined) break
-      const job = this.jobs.takeQueued()
+      const job = this.jobs.takeQueued(now)
       if (job === undefined) break
       job.state = State.Running
       this.admitWaiting()
       job.waitMs = now - job.queuedAt
-      this.observer?.dispatched(job.task.name, job.waitMs)
+      this.observer?.dispatched(job.task.name, job.waitMs, job.priority)
       // An idle worker's quiet spell starts with its first task, not with its last answer.
       if (worker.load === 0) worker.lastHeard = now
       worker.take(job)

@@ -84,6 +84,8 @@ const counter = (count: () => number) => () => ({ count: count(), incremental: t
 export class Recorder implements DispatcherObserver {
   private readonly byTask = new Map<string, TaskFigures>()
   private readonly quarantinesByTask = new Map<string, { value: number }>()
+  /** queue waits by priority */
+  private readonly lanes = new Map<number, DurationHistogram>()
   /** removes each series this pool feeds */
   private readonly leaves = new Set<() => void>()
   readonly queueWaits = new DurationHistogram()
@@ -157,9 +159,26 @@ export class Recorder implements DispatcherObserver {
     this.figuresOf(task).submitted++
   }
 
-  readonly dispatched = (task: string, waitMs: number): void => {
+  readonly dispatched = (task: string, waitMs: number, priority: number): void => {
     this.queueWaits.add(waitMs / 1_000)
     this.figuresOf(task).queueWait.add(waitMs / 1_000)
+    this.laneOf(priority).add(waitMs / 1_000)
+  }
+
+  private laneOf(priority: number): DurationHistogram {
+    let lane = this.lanes.get(priority)
+    if (lane === undefined) {
+      const created = new DurationHistogram()
+      this.register(
+        ComputeMetrics.laneQueueWait,
+        { priority: String(priority) },
+        () => created.state(),
+        SharedSeries.mergeHistograms
+      )
+      this.lanes.set(priority, created)
+      lane = created
+    }
+    return lane
   }
 
   readonly completed = (task: string, outcome: Outcome, runMs: number | undefined): void => {

@@ -40,7 +40,8 @@ export interface SubtaskHost {
     task: ComputeTask.Any,
     kind: Protocol.Kind,
     payload: unknown,
-    settle: (settlement: Settlement) => void
+    settle: (settlement: Settlement) => void,
+    priority: number
   ) => Job | undefined
   readonly cancel: (job: Job, stopped: () => void) => void
   /** whether a worker may still be sent messages */
@@ -56,17 +57,19 @@ export class Subtasks {
   /** A task on `worker` spawned a subtask: run it like any other, and send its outcome back there. */
   spawn(worker: WorkerSlot, message: Protocol.SpawnMessage): void {
     const [, requestId, parentId, name, kind, payload] = message
-    // The payload was encoded in the worker; the stand-in task's schemas pass it through as it is.
+    const parent = worker.jobs.get(parentId)
+    // The payload was encoded in the worker; the stand-in task's schemas pass it through as it is. A subtask runs at
+    // its parent's priority.
     const child = this.host.submit(
       forwardedTask(name),
       kind,
       payload,
-      (settlement) => this.answer(worker, requestId, settlement)
+      (settlement) => this.answer(worker, requestId, settlement),
+      parent?.priority ?? 0
     )
     if (child === undefined) return
     child.origin = { worker, requestId }
     worker.children.set(requestId, child)
-    const parent = worker.jobs.get(parentId)
     if (parent !== undefined) {
       child.parent = parent
       if (parent.children.size === 0) worker.suspended++
