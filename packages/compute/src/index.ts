@@ -69,3 +69,10 @@ export * as ComputeConfig from "./ComputeConfig.ts"
  * @since 0.1.0
  */
 export * as ComputePlacement from "./ComputePlacement.ts"
+
+/**
+ * Past one machine: the same tasks on effect/cluster runners, with a client that provides `ComputePool`.
+ *
+ * @since 0.1.0
+ */
+export * as ComputeCluster from "./ComputeCluster.ts"

@@ -1,0 +1,163 @@
+/**
+ * The client side: a `ComputePool` whose calls are entity RPCs. Each call picks its entity (round-robin, or by its
+ * key), checks what a remote call cannot carry (a transfer list, a frame past the limit), sends the task's RPC and
+ * maps what comes back to a local call's outcome, counted once on the way out.
+ */
+import * as Cause from "effect/Cause"
+import type * as Entity from "effect/cluster/Entity"
+import * as EntityId from "effect/cluster/EntityId"
+import { Sharding } from "effect/cluster/Sharding"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Schema from "effect/Schema"
+import { ComputeError } from "../../ComputeError.ts"
+import type { ComputePool, ExecuteOptions } from "../../ComputePool.ts"
+import type * as ComputeTask from "../../ComputeTask.ts"
+import * as Outcome from "../outcome.ts"
+import * as Frames from "./frames.ts"
+import * as RemoteErrors from "./remoteErrors.ts"
+import { chunkTag, persistedTag } from "./rpcs.ts"
+import * as Slots from "./slots.ts"
+
+/** How one call travels: its key (same key, same runner) and whether it is persisted. */
+export interface CallOptions {
+  readonly key?: string | undefined
+  readonly persisted?: boolean | undefined
+}
+
+/** The call options of the current fiber; set by `ComputeCluster.withKey` and `ComputeCluster.persisted`. */
+export const CurrentCall = Context.Reference<CallOptions>("effect-compute/ComputeCluster/CurrentCall", {
+  defaultValue: () => ({})
+})
+
+export interface ClientSettings {
+  readonly threads: number
+  readonly shardsPerGroup: number
+  readonly maxFrameSize: number | undefined
+}
+
+/** The outcome a finished remote call counts as, in the pool's vocabulary. */
+const outcomeOf = (exit: Exit.Exit<unknown, unknown>): Outcome.Outcome => {
+  if (Exit.isSuccess(exit)) return "success"
+  if (Cause.hasInterruptsOnly(exit.cause)) return "interrupted"
+  const error = Cause.findErrorOption(exit.cause)
+  if (error._tag === "None") return "defect"
+  if (!(error.value instanceof ComputeError)) return "failure"
+  switch (error.value.reason._tag) {
+    case "WorkerCrashed":
+      return "crashed"
+    case "PoolClosed":
+    case "QueueFull":
+    case "InvalidOptions":
+      return "rejected"
+    case "EncodingError":
+      return error.value.reason.direction === "payload" ? "rejected" : "failure"
+    default:
+      return "failure"
+  }
+}
+
+export const make = Effect.fnUntraced(function*(
+  entity: Entity.Any,
+  settings: ClientSettings
+) {
+  const sharding = yield* Sharding
+  const clientFor = yield* entity.client
+  const group = entity.getShardGroup(EntityId.make("slot-0"))
+  const pick = Slots.picker(Slots.covering(settings.shardsPerGroup, group, sharding.getShardId))
+  const counts = Outcome.noOutcomes()
+  let active = 0
+
+  const count = <A, E>(call: Effect.Effect<A, E>): Effect.Effect<A, E> =>
+    Effect.suspend(() => {
+      counts.submitted++
+      active++
+      return Effect.onExit(call, (exit) =>
+        Effect.sync(() => {
+          active--
+          counts[outcomeOf(exit)]++
+        }))
+    })
+
+  /** Refuses a payload whose frame would not fit, before anything is sent. */
+  const checkFrame = (task: ComputeTask.Any, schema: ComputeTask.TaskSchema, payload: unknown) =>
+    Effect.suspend(() => {
+      const limit = settings.maxFrameSize
+      if (limit === undefined) return Effect.void
+      let bytes: number
+      try {
+        bytes = Frames.encodedSize(schema, payload)
+      } catch (cause) {
+        return Effect.fail(RemoteErrors.payloadNotEncodable(task.name, cause))
+      }
+      return Frames.fits(bytes, limit)
+        ? Effect.void
+        : Effect.fail(RemoteErrors.frameTooLarge(task.name, "payload", bytes, limit))
+    })
+
+  const chunkSchemas = new WeakMap<ComputeTask.Any, ComputeTask.TaskSchema>()
+  const chunkPayload = (task: ComputeTask.Any) => {
+    let schema = chunkSchemas.get(task)
+    if (schema === undefined) {
+      schema = Schema.Array(task.payload)
+      chunkSchemas.set(task, schema)
+    }
+    return schema
+  }
+
+  /** Sends one RPC: `measured` (what the frame limit is checked on) travels as `sent` (itself, or wrapped). */
+  const send = (
+    task: ComputeTask.Any,
+    tag: string,
+    schema: ComputeTask.TaskSchema,
+    measured: unknown,
+    sent: unknown,
+    key: string | undefined
+  ) =>
+    Effect.andThen(
+      checkFrame(task, schema, measured),
+      Effect.suspend(() => (clientFor(pick(key)) as any)[tag](sent) as Effect.Effect<any, unknown>)
+    )
+
+  const currentCall = Effect.service(CurrentCall)
+
+  const execute = (task: ComputeTask.Any, payload: unknown, options?: ExecuteOptions) =>
+    count(RemoteErrors.toLocal(
+      task.name,
+      options?.transfer !== undefined && options.transfer.length > 0
+        ? Effect.fail(RemoteErrors.transferUnsupported(task.name))
+        : Effect.flatMap(currentCall, (call) =>
+          call.persisted === true && call.key !== undefined
+            ? send(task, persistedTag(task.name), task.payload, payload, { key: call.key, payload }, call.key)
+            : send(task, task.name, task.payload, payload, payload, call.key))
+    ))
+
+  // A chunk is always volatile: a persisted key names one call, and ComputeParallel.map makes many.
+  const executeChunk = (task: ComputeTask.Any, payloads: ReadonlyArray<unknown>) =>
+    payloads.length === 0 ? Effect.succeed([]) : count(RemoteErrors.toLocal(
+      task.name,
+      Effect.flatMap(
+        currentCall,
+        (call) => send(task, chunkTag(task.name), chunkPayload(task), payloads, payloads, call.key)
+      )
+    ))
+
+  const state = (): Outcome.PoolState => ({
+    threads: settings.threads,
+    liveWorkers: 0,
+    activeTasks: active,
+    queuedTasks: 0,
+    workerRestarts: 0,
+    counts
+  })
+
+  const pool: ComputePool["Service"] = {
+    threads: settings.threads,
+    execute: execute as ComputePool["Service"]["execute"],
+    executeChunk: executeChunk as ComputePool["Service"]["executeChunk"],
+    stats: Effect.sync(() => Outcome.toStats(state())),
+    metrics: Effect.sync(() => Outcome.toSnapshot(state(), Outcome.noDurations, []))
+  }
+  return pool
+})
