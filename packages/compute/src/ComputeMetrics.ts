@@ -140,6 +140,25 @@ export const workerRestarts = Metric.counter("compute_worker_restarts_total", {
 })
 
 /**
+ * Workers retired after a recycling limit (`maxTasksPerWorker`, `maxWorkerAge`, `recycleAboveHeapMb`) and replaced.
+ *
+ * @category metrics
+ * @since 0.1.0
+ */
+export const workerRecycles = Metric.counter("compute_worker_recycles_total", {
+  description: "Workers retired after a recycling limit and replaced",
+  incremental: true
+})
+
+/**
+ * Ready workers with no task: how much of the pool sits unused (an elastic pool shrinks by these).
+ *
+ * @category metrics
+ * @since 0.1.0
+ */
+export const idleWorkers = Metric.gauge("compute_idle_workers", { description: "Ready workers with no task" })
+
+/**
  * Tasks put in quarantine for crashing their workers too often, by `task` (see the pool's `quarantine` option).
  *
  * @category metrics
@@ -211,6 +230,8 @@ export interface Snapshot {
     readonly rejected: number
   }
   readonly worker_restarts: number
+  /** workers retired after a recycling limit and replaced */
+  readonly worker_recycles: number
   /** each live worker's event-loop utilisation since the pool started (0..1) */
   readonly worker_utilization: ReadonlyArray<number>
 }

@@ -46,6 +46,8 @@ export interface PoolStats {
   readonly activeTasks: number
   readonly queuedTasks: number
   readonly workerRestarts: number
+  /** workers retired after `maxTasksPerWorker`, `maxWorkerAge` or `recycleAboveHeapMb`, and replaced (not crashes) */
+  readonly workerRecycles: number
   readonly submitted: number
   readonly succeeded: number
   /** the task's typed failure, or a `ComputeError` other than a crash (encoding, not served) */
@@ -136,6 +138,32 @@ export interface ComputePoolOptions {
   readonly threads?: number | undefined
   /** Tasks sent to one worker before it answers (they run one after another there). Default 16. */
   readonly maxInFlightPerWorker?: number | undefined
+  /**
+   * Elastic size: the pool starts with `threads` (its least size) and grows, one worker at a time, up to `maxThreads`
+   * while tasks wait with every worker busy; a worker beyond `threads` that sits idle for `idleTimeout` is retired.
+   * Default: `threads` (a fixed size).
+   */
+  readonly maxThreads?: number | undefined
+  /**
+   * How long a worker beyond `threads` may sit idle before an elastic pool retires it. Default 30 seconds: starting a
+   * worker costs tens of milliseconds (its isolate, its imports, its per-worker Layer), so a pool that retired idle
+   * workers at once (Piscina's `idleTimeout` of 0) would start and stop them between bursts a few ms apart.
+   */
+  readonly idleTimeout?: Duration.Input | undefined
+  /**
+   * Recycling: a worker that has run this many tasks is retired — it takes no new task, finishes those it holds, its
+   * per-worker Layer is finalised — and a replacement is started first, so capacity never drops. For handlers whose
+   * libraries leak. Default: never.
+   */
+  readonly maxTasksPerWorker?: number | undefined
+  /** Recycling by age: a worker is retired and replaced this long after it started. Default: never. */
+  readonly maxWorkerAge?: Duration.Input | undefined
+  /**
+   * Recycling by memory: a worker whose JS heap in use passes this many MB (checked between tasks, at most every
+   * 100 ms) is retired and replaced. Unlike `resourceLimits`, nothing is killed: it leaves after its tasks. Needs
+   * `Worker.getHeapStatistics` (Node >= 22.16); elsewhere it is not checked. Default: never.
+   */
+  readonly recycleAboveHeapMb?: number | undefined
   /** Tasks queued on the main thread beyond those in flight. Default 65,536. */
   readonly maxQueue?: number | undefined
   /** When the queue is full: suspend the caller until there is room (default), or fail with `QueueFull`. */
@@ -212,9 +240,27 @@ const millisOr = (key: string, value: Duration.Input | undefined, fallback: numb
   value === undefined ? Effect.succeed(fallback) : Options.durationMillis(key, value)
 
 const resolveOptions = Effect.fnUntraced(function*(options: MakeOptions) {
+  const threads = yield* positiveIntegerOr("threads", options.threads, defaultThreads())
+  const maxThreads = yield* positiveIntegerOr("maxThreads", options.maxThreads, threads)
+  if (maxThreads < threads) {
+    return yield* Options.invalid("maxThreads", maxThreads, `it must be at least threads (${threads})`)
+  }
   return {
-    threads: yield* positiveIntegerOr("threads", options.threads, defaultThreads()),
+    threads,
     maxInFlightPerWorker: yield* positiveIntegerOr("maxInFlightPerWorker", options.maxInFlightPerWorker, 16),
+    maxThreads,
+    idleTimeoutMs: yield* millisOr("idleTimeout", options.idleTimeout, 30_000),
+    recycle: {
+      maxTasks: options.maxTasksPerWorker === undefined
+        ? undefined
+        : yield* Options.positiveInteger("maxTasksPerWorker", options.maxTasksPerWorker),
+      maxAgeMs: options.maxWorkerAge === undefined
+        ? undefined
+        : yield* Options.durationMillis("maxWorkerAge", options.maxWorkerAge),
+      maxHeapMb: options.recycleAboveHeapMb === undefined
+        ? undefined
+        : yield* Options.positiveInteger("recycleAboveHeapMb", options.recycleAboveHeapMb)
+    },
     maxQueue: yield* positiveIntegerOr("maxQueue", options.maxQueue, 65_536),
     onQueueFull: options.onQueueFull === "fail" ? "fail" as const : "suspend" as const,
     interruptGraceMs: yield* millisOr("interruptGracePeriod", options.interruptGracePeriod, 1_000),
@@ -343,6 +389,7 @@ export const make = Effect.fnUntraced(function*(options: MakeOptions) {
     activeTasks: core.activeJobs,
     queuedTasks: core.queueDepth,
     workerRestarts: core.restarts,
+    workerRecycles: core.recycles,
     counts: core.counts
   })
 
@@ -452,6 +499,7 @@ export const layerInline = <const Tasks extends ReadonlyArray<ComputeTask.Any>>(
         activeTasks: runner!.counts.active,
         queuedTasks: 0,
         workerRestarts: 0,
+        workerRecycles: 0,
         counts: runner!.counts.outcomes
       })
       runner = Inline.make(options.tasks, Context.add(services, ComputePool, pool))

@@ -24,6 +24,9 @@ const setup = (threads: number, options: Partial<DispatcherOptions> = {}) =>
     const dispatcher = new Dispatcher(
       {
         threads,
+        maxThreads: threads,
+        idleTimeoutMs: 30_000,
+        recycle: { maxTasks: undefined, maxAgeMs: undefined, maxHeapMb: undefined },
         maxInFlightPerWorker: 16,
         maxQueue: 1_000,
         onQueueFull: "suspend",
@@ -282,5 +285,32 @@ describe("the dispatcher, on fake threads and the TestClock", () => {
       assert.strictEqual(worker.received[worker.received.length - 1], aged.id, "the aged task overtook the fresh one")
       yield* finish(aged.id)
       assert.strictEqual(worker.received[worker.received.length - 1], fresh.id)
+    }))
+
+  it.effect("a recycled worker's replacement starts before it leaves; it leaves only once it holds no task", () =>
+    Effect.gen(function*() {
+      const { dispatcher, spawned, submit } = yield* setup(1, {
+        recycle: { maxTasks: 2, maxAgeMs: undefined, maxHeapMb: undefined }
+      })
+      const old = spawned[0]!
+      const jobs = [1, 2, 3].map((a) => submit(a))
+      yield* turn
+      assert.deepStrictEqual(old.received, jobs.map((job) => job.id))
+      old.start(jobs[0]!.id)
+      old.start(jobs[1]!.id)
+      old.succeed(jobs[0]!.id, 0)
+      old.succeed(jobs[1]!.id, 0)
+      // Its second task finished: it retires. The replacement is spawned at once; the unstarted third task is taken
+      // back for it; the old worker still holds nothing, so it is told to leave.
+      assert.strictEqual(spawned.length, 2, "the replacement was spawned before the old worker left")
+      assert.strictEqual(old.claimState(jobs[2]!.id), Protocol.Claim.Revoked)
+      assert.isTrue(old.posted.some((message) => message[0] === Protocol.Retire))
+      spawned[1]!.ready()
+      yield* turn
+      assert.deepStrictEqual(spawned[1]!.received, [jobs[2]!.id])
+      old.exit(0)
+      assert.strictEqual(dispatcher.recycles, 1)
+      assert.strictEqual(dispatcher.restarts, 0, "a recycle is not a restart")
+      assert.strictEqual(spawned.length, 2, "no second replacement after it left")
     }))
 })

@@ -178,6 +178,7 @@ describe("layerInline counts outcomes exactly as the worker pool does", () => {
         activeTasks: 0,
         queuedTasks: 0,
         workerRestarts: 0,
+        workerRecycles: 0,
         submitted: onWorkers.counts.submitted,
         succeeded: onWorkers.counts.submitted - 7,
         failed: 4,

@@ -21,7 +21,7 @@ import { Quarantine, type QuarantineOptions } from "./quarantine.ts"
 import type { Settlement } from "./settlement.ts"
 import { Subtasks } from "./subtasks.ts"
 import type { Clock, Timer, WorkerThread } from "./thread.ts"
-import { Workers } from "./workers.ts"
+import { type RecyclePolicy, Workers } from "./workers.ts"
 import type { WorkerSlot } from "./workerSlot.ts"
 
 export { respawnDelayMs, type StartFailure } from "./workers.ts"
@@ -30,7 +30,13 @@ export { respawnDelayMs, type StartFailure } from "./workers.ts"
 export const quietAfterMs = 3
 
 export interface DispatcherOptions {
+  /** the size it starts with, and the least it shrinks to */
   readonly threads: number
+  /** the most it grows to while tasks wait (`threads` for a fixed size) */
+  readonly maxThreads: number
+  /** how long an extra worker may sit idle before the pool shrinks */
+  readonly idleTimeoutMs: number
+  readonly recycle: RecyclePolicy
   readonly maxInFlightPerWorker: number
   readonly maxQueue: number
   readonly onQueueFull: "suspend" | "fail"
@@ -50,7 +56,9 @@ export interface DispatcherObserver {
   readonly restarted: () => void
   /** `task` crashed its worker too often: it fails at once for `forMs` */
   readonly quarantined: (task: string, crashes: number, forMs: number) => void
-  readonly gauges: (active: number, queued: number, live: number) => void
+  readonly gauges: (active: number, queued: number, live: number, idle: number) => void
+  /** a worker was retired after a recycling limit and replaced */
+  readonly recycled: () => void
   /** A worker is ready; the function returned is called when it exits. */
   readonly workerReady: (workerId: number, utilization: () => number) => () => void
 }
@@ -105,6 +113,9 @@ export class Dispatcher {
     this.quarantine = options.quarantine === undefined ? undefined : new Quarantine(options.quarantine, clock)
     this.workers = new Workers({
       threads: options.threads,
+      maxThreads: options.maxThreads,
+      idleTimeoutMs: options.idleTimeoutMs,
+      recycle: options.recycle,
       maxInFlightPerWorker: options.maxInFlightPerWorker,
       spawnThread,
       clock,
@@ -115,7 +126,15 @@ export class Dispatcher {
       },
       exited: (worker, exitCode, why) => this.exited(worker, exitCode, why),
       noneCanStart: (workerId, message) => this.failQueued(() => ({ _tag: "StartFailed", workerId, message })),
-      watch: observer?.workerReady
+      watch: observer?.workerReady,
+      retiring: (worker) => {
+        this.takeBack(worker)
+        this.updateGauges()
+      },
+      retired: (worker) => {
+        if (worker.retiring === "recycle") this.observer?.recycled()
+        this.updateGauges()
+      }
     })
     this.subtasks = new Subtasks({
       submit: (task, kind, payload, settle, priority) => this.submit(task, kind, payload, settle, { priority }),
@@ -132,6 +151,11 @@ export class Dispatcher {
   /** Worker restarts after a crash or a kill. */
   get restarts(): number {
     return this.workers.restarts
+  }
+
+  /** Workers retired after a recycling limit and replaced. */
+  get recycles(): number {
+    return this.workers.recycles
   }
 
   get liveWorkers(): number {
@@ -296,7 +320,10 @@ export class Dispatcher {
   private end(job: Job, settlement: Settlement, runMs?: number): void {
     if (job.state === State.Done) return
     if (job.state === State.Queued || job.state === State.Waiting) this.jobs.forget(job)
-    else if (job.worker?.jobs.get(job.id) === job) job.worker.release(job)
+    else if (job.worker?.jobs.get(job.id) === job) {
+      job.worker.release(job)
+      if (job.worker.retiring !== undefined) this.workers.leaveIfDone(job.worker)
+    }
     job.state = State.Done
     job.runMs = runMs
     job.encoded = undefined
@@ -360,7 +387,7 @@ export class Dispatcher {
   }
 
   private hasIdleWorker(): boolean {
-    for (const worker of this.workers.all) if (worker.ready && worker.load === 0) return true
+    for (const worker of this.workers.all) if (worker.open && worker.load === 0) return true
     return false
   }
 
@@ -372,7 +399,7 @@ export class Dispatcher {
   private leastLoaded(now: number): WorkerSlot | undefined {
     let best: WorkerSlot | undefined
     for (const worker of this.workers.all) {
-      if (!worker.ready || worker.killReason !== undefined || !worker.hasFreeClaim) continue
+      if (!worker.open || !worker.hasFreeClaim) continue
       const inFlight = worker.load
       if (inFlight >= this.options.maxInFlightPerWorker) continue
       if (inFlight > 0 && now - worker.lastHeard > quietAfterMs) continue
@@ -397,6 +424,7 @@ export class Dispatcher {
       // An idle worker's quiet spell starts with its first task, not with its last answer.
       if (worker.load === 0) worker.lastHeard = now
       worker.take(job)
+      this.workers.busy(worker)
       batches ??= new Map()
       let batch = batches.get(worker)
       if (batch === undefined) {
@@ -415,6 +443,8 @@ export class Dispatcher {
       batch.jobs.push(job)
       if (job.transfer !== undefined) (batch.transfer ??= []).push(...job.transfer)
     }
+    // Tasks still wait with every worker busy: an elastic pool grows.
+    if (this.jobs.queued > 0) this.workers.grow(this.jobs.queued)
     if (batches === undefined) return
     this.updateGauges()
     // A lone task (nothing else in flight or queued) wants its result back at once; under load, results coalesce.
@@ -434,7 +464,7 @@ export class Dispatcher {
    */
   private stealForIdle(now: number): void {
     const workers = this.workers.all
-    if (!workers.some((worker) => worker.ready && worker.killReason === undefined && worker.load === 0)) return
+    if (!workers.some((worker) => worker.open && worker.load === 0)) return
     let recheck = false
     for (const worker of workers) {
       if (worker.load <= 1 || worker.killReason !== undefined) continue
@@ -442,13 +472,7 @@ export class Dispatcher {
         recheck = true
         continue
       }
-      const taken = [...worker.jobs.values()].filter((job) => job.transfer === undefined && worker.revoke(job))
-      for (let i = taken.length - 1; i >= 0; i--) {
-        const job = taken[i]!
-        job.worker = undefined
-        this.jobs.enqueueFirst(job)
-        this.counts.stolen++
-      }
+      this.counts.stolen += this.takeBack(worker)
     }
     if (recheck && this.stealTimer === undefined) {
       this.stealTimer = this.clock.setTimeout(() => {
@@ -456,6 +480,21 @@ export class Dispatcher {
         this.dispatch()
       }, quietAfterMs + 1)
     }
+  }
+
+  /**
+   * Takes back the tasks a worker holds but has not started and queues them first, in their order; returns how many.
+   * A task that moved buffers (`transfer`) stays: its buffers live in that worker now.
+   */
+  private takeBack(worker: WorkerSlot): number {
+    const taken = [...worker.jobs.values()].filter((job) => job.transfer === undefined && worker.revoke(job))
+    for (let i = taken.length - 1; i >= 0; i--) {
+      const job = taken[i]!
+      job.worker = undefined
+      this.jobs.enqueueFirst(job)
+    }
+    if (taken.length > 0) this.scheduleDispatch()
+    return taken.length
   }
 
   private post(worker: WorkerSlot, batch: Batch): void {
@@ -498,11 +537,14 @@ export class Dispatcher {
   }
 
   private onResults(worker: WorkerSlot, message: Protocol.ResultsMessage): void {
-    this.workers.taskFinished()
+    let ended = 0
     Protocol.forEachResult(message, (id, outcome, value, runMs) => {
       const job = worker.jobs.get(id)
-      if (job !== undefined) this.end(job, this.settlementOf(job, worker, outcome, value), runMs)
+      if (job === undefined) return
+      ended++
+      this.end(job, this.settlementOf(job, worker, outcome, value), runMs)
     })
+    this.workers.finished(worker, ended)
     this.updateGauges()
     // More work for this worker, or, once it is idle, work to take from a busy one.
     if (this.jobs.queued > 0 || worker.load === 0) this.scheduleDispatch()
@@ -546,7 +588,9 @@ export class Dispatcher {
   }
 
   private updateGauges(): void {
-    this.observer?.gauges(this.activeJobs, this.jobs.depth, this.workers.all.length)
+    let idle = 0
+    for (const worker of this.workers.all) if (worker.open && worker.load === 0) idle++
+    this.observer?.gauges(this.activeJobs, this.jobs.depth, this.workers.all.length, idle)
   }
 
   /** A worker died: the jobs it held end with `Crashed`, its subtasks' callers are gone. Replace it unless closing. */

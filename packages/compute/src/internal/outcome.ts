@@ -73,6 +73,7 @@ export interface PoolState {
   readonly activeTasks: number
   readonly queuedTasks: number
   readonly workerRestarts: number
+  readonly workerRecycles: number
   readonly counts: OutcomeCounts
 }
 
@@ -82,6 +83,7 @@ export const toStats = (state: PoolState): PoolStats => ({
   activeTasks: state.activeTasks,
   queuedTasks: state.queuedTasks,
   workerRestarts: state.workerRestarts,
+  workerRecycles: state.workerRecycles,
   submitted: state.counts.submitted,
   succeeded: state.counts.success,
   failed: state.counts.failure,
@@ -126,6 +128,7 @@ export const toSnapshot = (
       rejected: counts.rejected
     },
     worker_restarts: state.workerRestarts,
+    worker_recycles: state.workerRecycles,
     worker_utilization: utilization
   }
 }

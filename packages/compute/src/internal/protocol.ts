@@ -87,8 +87,15 @@ export type CancelMessage = readonly [tag: typeof Cancel, id: number]
 export const ChildResult = 3
 export type ChildResultMessage = readonly [tag: typeof ChildResult, requestId: number, settlement: Settlement]
 
+/**
+ * main -> worker: the worker is being retired (recycled, or the pool shrinks) and holds no task any more: finalise the
+ * per-worker Layer, then exit.
+ */
+export const Retire = 4
+export type RetireMessage = readonly [tag: typeof Retire]
+
 /** What the main thread sends a worker. */
-export type ToWorker = InitMessage | RunMessage | CancelMessage | ChildResultMessage
+export type ToWorker = InitMessage | RunMessage | CancelMessage | ChildResultMessage | RetireMessage
 
 /** worker -> main: the entry loaded and the per-worker Layer built. */
 export const Ready = 10

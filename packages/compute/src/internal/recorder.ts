@@ -92,6 +92,8 @@ export class Recorder implements DispatcherObserver {
   readonly runTimes = new DurationHistogram()
   slowTasks = 0
   restarts = 0
+  recycles = 0
+  idle = 0
   active = 0
   queued = 0
   live = 0
@@ -107,6 +109,8 @@ export class Recorder implements DispatcherObserver {
     this.register(ComputeMetrics.queueDepth, {}, () => ({ value: this.queued }), SharedSeries.sumValues)
     this.register(ComputeMetrics.liveWorkers, {}, () => ({ value: this.live }), SharedSeries.sumValues)
     this.register(ComputeMetrics.workerRestarts, {}, counter(() => this.restarts), SharedSeries.sumCounts)
+    this.register(ComputeMetrics.workerRecycles, {}, counter(() => this.recycles), SharedSeries.sumCounts)
+    this.register(ComputeMetrics.idleWorkers, {}, () => ({ value: this.idle }), SharedSeries.sumValues)
     this.register(ComputeMetrics.quarantinedTasks, {}, () => ({ value: this.quarantinedNow() }), SharedSeries.sumValues)
   }
 
@@ -211,10 +215,15 @@ export class Recorder implements DispatcherObserver {
   /** Read by the quarantined-tasks gauge; the pool sets it once its dispatcher exists. */
   quarantinedNow: () => number = () => 0
 
-  readonly gauges = (active: number, queued: number, live: number): void => {
+  readonly gauges = (active: number, queued: number, live: number, idle: number): void => {
     this.active = active
     this.queued = queued
     this.live = live
+    this.idle = idle
+  }
+
+  readonly recycled = (): void => {
+    this.recycles++
   }
 
   /** A worker is ready: its utilisation becomes a gauge series until it exits. */

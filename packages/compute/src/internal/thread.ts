@@ -17,6 +17,8 @@ export interface WorkerThread {
   readonly onExit: (listener: (exitCode: number) => void) => void
   /** the thread's event-loop utilisation since it started (0..1) */
   readonly utilization: () => number
+  /** the thread's JS heap in use, in MB, where the runtime can tell (Node >= 22.16) */
+  readonly heapUsedMb: (() => Promise<number>) | undefined
 }
 
 export const fromNodeWorker = (worker: NodeWorker): WorkerThread => ({
@@ -25,7 +27,10 @@ export const fromNodeWorker = (worker: NodeWorker): WorkerThread => ({
   onMessage: (listener) => worker.on("message", listener),
   onError: (listener) => worker.on("error", listener),
   onExit: (listener) => worker.on("exit", listener),
-  utilization: () => worker.performance.eventLoopUtilization().utilization
+  utilization: () => worker.performance.eventLoopUtilization().utilization,
+  heapUsedMb: typeof worker.getHeapStatistics === "function"
+    ? () => worker.getHeapStatistics().then((heap) => heap.used_heap_size / 1024 ** 2)
+    : undefined
 })
 
 /** A timer handle, as the clock that made it knows it. */

@@ -235,8 +235,13 @@ export const start = (options: WorkerRuntimeOptions): void => {
         return onCancel(message[1])
       case Protocol.ChildResult:
         return pool.onChildResult(message[1], message[2])
+      case Protocol.Retire:
+        return retire()
     }
   })
+
+  // Retired by the pool (recycled, or the pool shrinks), holding no task: finalise the per-worker Layer, then leave.
+  const retire = () => Effect.runCallback(Scope.close(scope, Exit.void), { onExit: () => process.exit(0) })
 
   const scope = Effect.runSync(Scope.make())
   const build = options.layer === undefined

@@ -3,7 +3,7 @@
  */
 import type { Job } from "./job.ts"
 import * as Protocol from "./protocol.ts"
-import type { WorkerThread } from "./thread.ts"
+import type { Timer, WorkerThread } from "./thread.ts"
 
 export class WorkerSlot {
   ready = false
@@ -19,6 +19,17 @@ export class WorkerSlot {
   readonly children = new Map<number, Job>()
   /** tasks of this worker suspended on subtasks */
   suspended = 0
+  /** set when the worker is being retired: it takes no new task and leaves once it holds none */
+  retiring: "recycle" | "shrink" | undefined = undefined
+  /** the Retire message was sent: its exit is expected */
+  leaving = false
+  /** tasks it has finished, for `maxTasksPerWorker` */
+  tasksRun = 0
+  /** `clock.now()` of its last heap check, for `recycleAboveHeapMb` */
+  heapCheckedAt = 0
+  /** running while it sits idle in a pool that may shrink, and until its age limit */
+  idleTimer: Timer | undefined = undefined
+  ageTimer: Timer | undefined = undefined
   /** shared with the worker: see `Protocol.Claim` */
   readonly claims: Int32Array
   private readonly freeClaims: Array<number> = []
@@ -29,6 +40,11 @@ export class WorkerSlot {
     this.thread = thread
     this.claims = new Int32Array(new SharedArrayBuffer(4 * capacity))
     for (let claim = capacity - 1; claim >= 0; claim--) this.freeClaims.push(claim)
+  }
+
+  /** Whether it may be given tasks. */
+  get open(): boolean {
+    return this.ready && this.killReason === undefined && this.retiring === undefined
   }
 
   /** Tasks that occupy the worker: those in flight, less those suspended on subtasks. */

@@ -1,7 +1,10 @@
 /**
  * The pool's live workers: spawning them, knowing when each is ready, replacing one that died (at once, then with a
- * growing delay while replacements keep dying without finishing anything), and giving up on queued work when no
- * worker can start at all. What happens to the jobs a worker held is the dispatcher's business: it is told.
+ * growing delay while replacements keep dying without finishing anything), giving up on queued work when no worker
+ * can start at all, and retiring workers on purpose — recycling one past its task count, age or heap limit (its
+ * replacement is spawned first, so capacity never drops), or shrinking an elastic pool whose extra workers sit idle.
+ * A retiring worker takes no new task, finishes what it holds, finalises its per-worker Layer and exits. What happens
+ * to the jobs a worker held is the dispatcher's business: it is told.
  */
 import * as Protocol from "./protocol.ts"
 import type { Clock, Timer, WorkerThread } from "./thread.ts"
@@ -24,9 +27,28 @@ export interface StartFailure {
   readonly cause?: unknown
 }
 
+/** When a worker is replaced on purpose; each limit is off when undefined. */
+export interface RecyclePolicy {
+  readonly maxTasks: number | undefined
+  readonly maxAgeMs: number | undefined
+  readonly maxHeapMb: number | undefined
+}
+
+/** A retiring worker that has not exited this long after it was told to is terminated. */
+const retireTimeoutMs = 10_000
+
+/** How often, at most, a worker's heap is checked against `maxHeapMb` (it is checked between tasks). */
+const heapCheckEveryMs = 100
+
 /** What the workers tell the dispatcher. */
 export interface WorkersHost {
+  /** the pool's size at start, and the least it shrinks to */
   readonly threads: number
+  /** the most it grows to while tasks wait */
+  readonly maxThreads: number
+  /** how long an extra worker may sit idle before the pool shrinks */
+  readonly idleTimeoutMs: number
+  readonly recycle: RecyclePolicy
   readonly maxInFlightPerWorker: number
   readonly spawnThread: (id: number) => WorkerThread
   readonly clock: Clock
@@ -39,6 +61,10 @@ export interface WorkersHost {
   readonly noneCanStart: (workerId: number, message: string) => void
   /** a worker became ready with this utilisation gauge; the function returned forgets it */
   readonly watch: ((workerId: number, utilization: () => number) => () => void) | undefined
+  /** a worker is being retired: take back the tasks it has not started */
+  readonly retiring: (worker: WorkerSlot) => void
+  /** a retired worker has left (after finalising its Layer) */
+  readonly retired: (worker: WorkerSlot) => void
 }
 
 export class Workers {
@@ -46,6 +72,8 @@ export class Workers {
   readonly all: Array<WorkerSlot> = []
   /** Workers replaced after a crash or a kill. */
   restarts = 0
+  /** Workers retired on purpose after a limit and replaced (not crashes). */
+  recycles = 0
   private nextWorkerId = 0
   private closed = false
   /** workers that died in a row without a task finishing in between: the respawn backoff */
@@ -69,9 +97,11 @@ export class Workers {
     })
   }
 
-  /** A task finished: whatever killed workers before, this one works, so the respawn backoff starts over. */
-  taskFinished(): void {
-    this.recentCrashes = 0
+  /** Live workers not being retired. */
+  get staying(): number {
+    let count = 0
+    for (const worker of this.all) if (worker.retiring === undefined) count++
+    return count
   }
 
   /** Whether a worker may still be sent messages. */
@@ -91,8 +121,94 @@ export class Workers {
     for (const timer of this.respawnTimers) this.host.clock.clearTimeout(timer)
     this.respawnTimers.clear()
     const leaving = this.all.splice(0)
-    for (const worker of leaving) worker.killReason = "the pool closed"
+    for (const worker of leaving) {
+      worker.killReason = "the pool closed"
+      this.clearTimers(worker)
+    }
     return { leaving, terminated: Promise.allSettled(leaving.map((worker) => worker.thread.terminate())) }
+  }
+
+  /** Tasks wait and every worker is busy: add one, up to `maxThreads`, while fewer are starting than tasks wait. */
+  grow(waiting: number): void {
+    if (this.closed || this.all.length >= this.host.maxThreads) return
+    let starting = 0
+    for (const worker of this.all) if (!worker.ready) starting++
+    if (starting < waiting) this.spawn()
+  }
+
+  /** The dispatcher gave `worker` a task: it is not idle. */
+  busy(worker: WorkerSlot): void {
+    if (worker.idleTimer === undefined) return
+    this.host.clock.clearTimeout(worker.idleTimer)
+    worker.idleTimer = undefined
+  }
+
+  /** `worker` reported `count` tasks finished: apply the recycling limits, and the idle timeout once it is idle. */
+  finished(worker: WorkerSlot, count: number): void {
+    // Whatever killed workers before, this one works: the respawn backoff starts over.
+    this.recentCrashes = 0
+    worker.tasksRun += count
+    const { maxHeapMb, maxTasks } = this.host.recycle
+    if (maxTasks !== undefined && worker.tasksRun >= maxTasks) this.retire(worker, "recycle")
+    else if (maxHeapMb !== undefined) this.checkHeap(worker, maxHeapMb)
+    if (worker.retiring !== undefined) this.leaveIfDone(worker)
+    else if (worker.load === 0) this.idle(worker)
+  }
+
+  /** A worker with nothing to do, in a pool above its least size, is retired after the idle timeout. */
+  idle(worker: WorkerSlot): void {
+    if (worker.idleTimer !== undefined || !worker.open || this.staying <= this.host.threads) return
+    worker.idleTimer = this.host.clock.setTimeout(() => {
+      worker.idleTimer = undefined
+      if (worker.load === 0 && worker.jobs.size === 0 && this.staying > this.host.threads) {
+        this.retire(worker, "shrink")
+      }
+    }, this.host.idleTimeoutMs)
+  }
+
+  /**
+   * Retires a worker: it takes no new task; a replacement is spawned first when it is recycled; it leaves once it
+   * holds no task (see {@link leaveIfDone}).
+   */
+  retire(worker: WorkerSlot, reason: "recycle" | "shrink"): void {
+    if (worker.retiring !== undefined || worker.killReason !== undefined || this.closed) return
+    worker.retiring = reason
+    this.clearTimers(worker)
+    if (reason === "recycle") this.spawn()
+    this.host.retiring(worker)
+    this.leaveIfDone(worker)
+  }
+
+  /** A retiring worker that holds no task any more is told to finalise its Layer and exit. */
+  leaveIfDone(worker: WorkerSlot): void {
+    if (worker.retiring === undefined || worker.leaving || worker.jobs.size > 0) return
+    worker.leaving = true
+    worker.thread.postMessage([Protocol.Retire] satisfies Protocol.RetireMessage)
+    worker.ageTimer = this.host.clock.setTimeout(() => {
+      worker.ageTimer = undefined
+      this.kill(worker, `worker ${worker.id} did not finish retiring within ${retireTimeoutMs} ms`)
+    }, retireTimeoutMs)
+  }
+
+  private checkHeap(worker: WorkerSlot, maxHeapMb: number): void {
+    const now = this.host.clock.now()
+    if (worker.thread.heapUsedMb === undefined || now - worker.heapCheckedAt < heapCheckEveryMs) return
+    worker.heapCheckedAt = now
+    worker.thread.heapUsedMb().then(
+      (usedMb) => {
+        if (usedMb > maxHeapMb) this.retire(worker, "recycle")
+      },
+      () => {
+        // The worker is gone: its exit says so.
+      }
+    )
+  }
+
+  private clearTimers(worker: WorkerSlot): void {
+    if (worker.idleTimer !== undefined) this.host.clock.clearTimeout(worker.idleTimer)
+    if (worker.ageTimer !== undefined) this.host.clock.clearTimeout(worker.ageTimer)
+    worker.idleTimer = undefined
+    worker.ageTimer = undefined
   }
 
   private spawn(): void {
@@ -140,12 +256,20 @@ export class Workers {
     worker.ready = true
     this.startFailures = 0
     worker.forget = this.host.watch?.(worker.id, () => worker.thread.utilization())
+    const { maxAgeMs } = this.host.recycle
+    if (maxAgeMs !== undefined) {
+      worker.ageTimer = this.host.clock.setTimeout(() => {
+        worker.ageTimer = undefined
+        this.retire(worker, "recycle")
+      }, maxAgeMs)
+    }
     if (this.startWaiter !== undefined && --this.startWaiter.pending === 0) {
       const { resolve } = this.startWaiter
       this.startWaiter = undefined
       resolve()
     }
     this.host.ready(worker)
+    if (worker.load === 0) this.idle(worker)
   }
 
   private startFailed(failure: StartFailure): void {
@@ -160,7 +284,17 @@ export class Workers {
     const index = this.all.indexOf(worker)
     if (index >= 0) this.all.splice(index, 1)
     worker.forget?.()
+    this.clearTimers(worker)
     if (this.closed) return
+    if (worker.retiring !== undefined) {
+      // Retired on purpose: its replacement, if it needs one, was spawned when it began to retire.
+      if (worker.leaving && worker.jobs.size === 0) {
+        if (worker.retiring === "recycle") this.recycles++
+        return this.host.retired(worker)
+      }
+      this.host.exited(worker, exitCode, `worker ${worker.id} died while it was being retired (exit code ${exitCode})`)
+      return
+    }
     const lastError = worker.lastError === undefined ? "" : `: ${errorMessage(worker.lastError)}`
     if (!worker.ready && this.startWaiter !== undefined) {
       return this.startFailed({

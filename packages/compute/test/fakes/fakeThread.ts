@@ -37,6 +37,7 @@ export class FakeThread implements Thread.WorkerThread {
     this.exitListener = listener
   }
   readonly utilization = () => 0
+  readonly heapUsedMb = undefined
 
   ready(): void {
     this.messageListener!([Protocol.Ready])
