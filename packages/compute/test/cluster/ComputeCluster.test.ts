@@ -2,7 +2,7 @@
  * The entity mapping, in one process: a runner (effect/cluster's TestRunner, in-memory storage, messages still
  * serialized as if remote) hosting the test tasks on an inline pool, and the client pool calling it.
  */
-import { assert, describe, it } from "@effect/vitest"
+import { afterAll, assert, describe, it } from "@effect/vitest"
 import { Cause, Effect, Exit, Fiber, Layer } from "effect"
 import { ComputeCluster, ComputeError, ComputeParallel, ComputePool } from "effect-compute"
 import * as Sharding from "effect/cluster/Sharding"
@@ -154,4 +154,4 @@ describe("ComputeCluster (in-process runner)", () => {
   })
 })
 
-process.on("exit", () => rmSync(scratch, { recursive: true, force: true }))
+afterAll(() => rmSync(scratch, { recursive: true, force: true }))

@@ -17,7 +17,7 @@ import type * as ComputeTask from "../../ComputeTask.ts"
 import * as Outcome from "../outcome.ts"
 import * as Frames from "./frames.ts"
 import * as RemoteErrors from "./remoteErrors.ts"
-import { chunkTag, persistedTag } from "./rpcs.ts"
+import { chunkTag, persistedTag, priorityHeader } from "./rpcs.ts"
 import * as Slots from "./slots.ts"
 
 /** How one call travels: its key (same key, same runner) and whether it is persisted. */
@@ -106,18 +106,27 @@ export const make = Effect.fnUntraced(function*(
     return schema
   }
 
-  /** Sends one RPC: `measured` (what the frame limit is checked on) travels as `sent` (itself, or wrapped). */
+  /**
+   * Sends one RPC: `measured` (what the frame limit is checked on) travels as `sent` (itself, or wrapped). A priority
+   * travels as a header, for the runner's pool.
+   */
   const send = (
     task: ComputeTask.Any,
     tag: string,
     schema: ComputeTask.TaskSchema,
     measured: unknown,
     sent: unknown,
-    key: string | undefined
+    key: string | undefined,
+    priority: number | undefined
   ) =>
     Effect.andThen(
       checkFrame(task, schema, measured),
-      Effect.suspend(() => (clientFor(pick(key)) as any)[tag](sent) as Effect.Effect<any, unknown>)
+      Effect.suspend(() =>
+        (clientFor(pick(key)) as any)[tag](
+          sent,
+          priority === undefined ? undefined : { headers: { [priorityHeader]: String(priority) } }
+        ) as Effect.Effect<any, unknown>
+      )
     )
 
   const currentCall = Effect.service(CurrentCall)
@@ -129,8 +138,16 @@ export const make = Effect.fnUntraced(function*(
         ? Effect.fail(RemoteErrors.transferUnsupported(task.name))
         : Effect.flatMap(currentCall, (call) =>
           call.persisted === true && call.key !== undefined
-            ? send(task, persistedTag(task.name), task.payload, payload, { key: call.key, payload }, call.key)
-            : send(task, task.name, task.payload, payload, payload, call.key))
+            ? send(
+              task,
+              persistedTag(task.name),
+              task.payload,
+              payload,
+              { key: call.key, payload },
+              call.key,
+              options?.priority
+            )
+            : send(task, task.name, task.payload, payload, payload, call.key, options?.priority))
     ))
 
   // A chunk is always volatile: a persisted key names one call, and ComputeParallel.map makes many.
@@ -139,20 +156,21 @@ export const make = Effect.fnUntraced(function*(
       task.name,
       Effect.flatMap(
         currentCall,
-        (call) => send(task, chunkTag(task.name), chunkPayload(task), payloads, payloads, call.key)
+        (call) => send(task, chunkTag(task.name), chunkPayload(task), payloads, payloads, call.key, undefined)
       )
     ))
 
-  const state = (): Outcome.PoolState => ({
-    threads: settings.threads,
-    liveWorkers: 0,
-    activeTasks: active,
-    queuedTasks: 0,
-    workerRestarts: 0,
-    counts
-  })
+  // A client has no workers and no queue of its own: those figures are zero (spread in, so that a figure a later
+  // PoolState adds for workers need not be listed here).
+  const noWorkers = { liveWorkers: 0, queuedTasks: 0, workerRestarts: 0, workerRecycles: 0 }
+  const state = (): Outcome.PoolState => ({ ...noWorkers, threads: settings.threads, activeTasks: active, counts })
 
+  // Operations a cluster cannot do (spread in, so this list compiles whichever of them the service declares).
+  const localOnly = {
+    broadcast: (task: ComputeTask.Any) => count(Effect.fail(RemoteErrors.broadcastUnsupported(task.name)))
+  }
   const pool: ComputePool["Service"] = {
+    ...localOnly,
     threads: settings.threads,
     execute: execute as ComputePool["Service"]["execute"],
     executeChunk: executeChunk as ComputePool["Service"]["executeChunk"],

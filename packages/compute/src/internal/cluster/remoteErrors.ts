@@ -17,6 +17,16 @@ export const transferUnsupported = (task: string) =>
     })
   })
 
+/** The error of a broadcast on a cluster pool: runners come and go, so "every worker" has no fixed set to reach. */
+export const broadcastUnsupported = (task: string) =>
+  new ComputeError({
+    reason: new InvalidOptions({
+      key: "broadcast",
+      message: `task "${task}": a cluster client cannot reach every worker of every runner; broadcast on each ` +
+        `runner's own pool instead (in the Layer that builds it, say)`
+    })
+  })
+
 /** A payload (or result) whose frame would exceed the serializer's limit: the call is refused before it is sent. */
 export const frameTooLarge = (task: string, direction: "payload" | "result", bytes: number, limit: number) =>
   new ComputeError({

@@ -16,6 +16,9 @@ export const chunkTag = (name: string): string => `${name}/chunk`
 /** The tag of a task's persisted RPC (`Fib/persisted`). */
 export const persistedTag = (name: string): string => `${name}/persisted`
 
+/** The header a call's priority travels in (`ExecuteOptions.priority`, for the runner's pool). */
+export const priorityHeader = "x-effect-compute-priority"
+
 /**
  * What a remote call can fail with: the pool's own error and a task's defect come first (their `_tag`s tell them
  * apart), then the task's typed failure. A defect travels as a failure so that it keeps its class and does not count

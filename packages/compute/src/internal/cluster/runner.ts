@@ -6,13 +6,14 @@
  * twice.
  */
 import * as Effect from "effect/Effect"
+import type * as Headers from "effect/http/Headers"
 import * as Schema from "effect/Schema"
 import { TaskDefect } from "../../ComputeError.ts"
-import type { ComputePool } from "../../ComputePool.ts"
+import type { ComputePool, ExecuteOptions } from "../../ComputePool.ts"
 import type * as ComputeTask from "../../ComputeTask.ts"
 import * as Frames from "./frames.ts"
 import * as RemoteErrors from "./remoteErrors.ts"
-import { chunkTag, persistedTag } from "./rpcs.ts"
+import { chunkTag, persistedTag, priorityHeader } from "./rpcs.ts"
 
 /** A defect that is not already a `TaskDefect`, described as one (its name, message and stack). */
 const asTaskDefect = (task: string, defect: unknown): TaskDefect => {
@@ -27,7 +28,13 @@ const asTaskDefect = (task: string, defect: unknown): TaskDefect => {
   })
 }
 
-type Handler = (request: { readonly payload: any }) => Effect.Effect<any, any>
+type Handler = (request: { readonly payload: any; readonly headers: Headers.Headers }) => Effect.Effect<any, any>
+
+/** The call's options for the local pool: its priority, when the client sent one. */
+const optionsOf = (headers: Headers.Headers): ExecuteOptions | undefined => {
+  const priority = headers[priorityHeader]
+  return priority === undefined ? undefined : { priority: Number(priority) }
+}
 
 /**
  * The entity's handlers for `tasks` on `pool`. With a frame limit, a result whose encoding would not fit fails that
@@ -51,9 +58,11 @@ export const handlersOf = (
       return Effect.catchDefect(checked, (defect) => Effect.fail(asTaskDefect(task.name, defect)))
     }
     const chunkSuccess = Schema.Array(task.success)
-    handlers[task.name] = (request) => guard(task.success, pool.execute(task, request.payload))
+    handlers[task.name] = (request) =>
+      guard(task.success, pool.execute(task, request.payload, optionsOf(request.headers)))
     handlers[chunkTag(task.name)] = (request) => guard(chunkSuccess, pool.executeChunk(task, request.payload))
-    handlers[persistedTag(task.name)] = (request) => guard(task.success, pool.execute(task, request.payload.payload))
+    handlers[persistedTag(task.name)] = (request) =>
+      guard(task.success, pool.execute(task, request.payload.payload, optionsOf(request.headers)))
   }
   return handlers
 }
