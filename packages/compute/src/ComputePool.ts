@@ -96,6 +96,12 @@ export class ComputePool extends Context.Service<ComputePool, {
     task: T,
     payloads: ReadonlyArray<ComputeTask.Payload<T>>
   ) => Effect.Effect<Array<ComputeTask.Success<T>>, ComputeTask.Failure<T> | ComputeError>
+  /** Runs a task once on every live worker; see the module-level {@link broadcast}. */
+  readonly broadcast: <T extends ComputeTask.Any>(
+    task: T,
+    payload: ComputeTask.Payload<T>,
+    options?: BroadcastOptions
+  ) => Effect.Effect<Array<ComputeTask.Success<T>>, ComputeTask.Failure<T> | ComputeError>
   readonly stats: Effect.Effect<PoolStats>
   /** The Rust runtime's metrics fields, with queue-wait and run-time percentiles; see `ComputeMetrics.Snapshot`. */
   readonly metrics: Effect.Effect<ComputeMetrics.Snapshot>
@@ -123,6 +129,21 @@ export interface ExecuteOptions {
    * Default 0.
    */
   readonly priority?: number | undefined
+}
+
+/**
+ * Options of {@link broadcast}.
+ *
+ * @category models
+ * @since 0.1.0
+ */
+export interface BroadcastOptions {
+  /**
+   * Also run it on every worker that starts from now on (a replacement after a crash or a recycle, or a worker an
+   * elastic pool adds), before that worker takes any other task: so workers come back in the state the broadcast put
+   * them in. The latest kept broadcast of each task is kept.
+   */
+  readonly keep?: boolean | undefined
 }
 
 /**
@@ -355,27 +376,29 @@ export const make = Effect.fnUntraced(function*(options: MakeOptions) {
   // `tracing: true`): with tracing off, the dispatch path makes no span at all.
   const tracing = options.tracing ?? (yield* Effect.tracer) !== Tracer.nativeTracer
 
-  /** Submits one job; with a span, the job carries its context and the span gets the job's facts when it ends. */
+  /**
+   * Submits one job — to the queue, or to one given worker (`workerId`, a part of a broadcast); with a span, the job
+   * carries its context and the span gets the job's facts when it ends.
+   */
   const run = (
     task: ComputeTask.Any,
     kind: Protocol.Kind,
     payload: unknown,
     options: ExecuteOptions | undefined,
-    span: Tracer.Span | undefined
+    span: Tracer.Span | undefined,
+    workerId?: number
   ): Effect.Effect<any, any> =>
     Effect.callback((resume) => {
       let job: Job | undefined = undefined
-      job = core.submit(
-        task,
-        kind,
-        payload,
-        (settlement) => {
-          if (span !== undefined) annotate(span, settlement, job)
-          resume(toEffect(task, settlement))
-        },
-        // The caller's options pass through as they are: nothing is allocated for a plain call.
-        span === undefined ? options : { ...options, trace: [span.traceId, span.spanId] }
-      )
+      const settle = (settlement: Settlement) => {
+        if (span !== undefined) annotate(span, settlement, job)
+        resume(toEffect(task, settlement))
+      }
+      // The caller's options pass through as they are: nothing is allocated for a plain call.
+      const extras = span === undefined ? options : { ...options, trace: [span.traceId, span.spanId] as const }
+      job = workerId === undefined
+        ? core.submit(task, kind, payload, settle, extras)
+        : core.submitTo(workerId, task, payload, settle, extras)
       if (job === undefined) return
       const submitted = job
       return Effect.callback<void>((stopped) => {
@@ -397,20 +420,30 @@ export const make = Effect.fnUntraced(function*(options: MakeOptions) {
     task: ComputeTask.Any,
     kind: Protocol.Kind,
     payload: unknown,
-    options?: ExecuteOptions
+    options?: ExecuteOptions,
+    workerId?: number
   ) =>
     tracing
       ? Effect.useSpan(`compute.execute ${task.name}`, { kind: "client" }, (span) => {
         span.attribute("compute.task", task.name)
-        return run(task, kind, payload, options, span)
+        return run(task, kind, payload, options, span, workerId)
       })
-      : run(task, kind, payload, options, undefined)
+      : run(task, kind, payload, options, undefined, workerId)
 
   return ComputePool.of({
     threads: resolved.threads,
     execute: (task, payload, options) => submit(task, Protocol.Kind.Single, payload, options),
     executeChunk: (task, payloads) =>
       payloads.length === 0 ? Effect.succeed([]) : submit(task, Protocol.Kind.Chunk, payloads),
+    broadcast: (task, payload, options) =>
+      Effect.suspend(() => {
+        if (options?.keep === true) core.keep(task, payload)
+        return Effect.forEach(
+          core.openWorkers(),
+          (workerId) => submit(task, Protocol.Kind.Single, payload, undefined, workerId),
+          { concurrency: "unbounded" }
+        )
+      }),
     stats: Effect.sync(() => Outcome.toStats(state())),
     metrics: Effect.sync(() =>
       Outcome.toSnapshot(state(), recorder?.durations() ?? Outcome.noDurations, core.utilization())
@@ -490,6 +523,8 @@ export const layerInline = <const Tasks extends ReadonlyArray<ComputeTask.Any>>(
         threads: 0,
         execute: (task, payload) => runner!.execute(task, payload) as any,
         executeChunk: (task, payloads) => Effect.forEach(payloads, (payload) => runner!.execute(task, payload)) as any,
+        // One "worker": the calling thread.
+        broadcast: (task, payload) => Effect.map(runner!.execute(task, payload), (result) => [result]) as any,
         stats: Effect.sync(() => Outcome.toStats(state())),
         metrics: Effect.sync(() => Outcome.toSnapshot(state(), Outcome.noDurations, []))
       })
@@ -615,6 +650,34 @@ export const join = <A, E1, R1, B, E2, R2>(
   left: Effect.Effect<A, E1, R1>,
   right: Effect.Effect<B, E2, R2>
 ): Effect.Effect<[A, B], E1 | E2, R1 | R2> => Effect.all([left, right], { concurrency: 2 })
+
+/**
+ * Runs a task once on every live worker and returns each worker's result, in worker order: reload a model, clear a
+ * cache, warm a JIT. With `keep: true` it is also run on every worker that starts later (a replacement, a recycled
+ * worker's successor, a worker an elastic pool adds) before that worker takes other tasks, so a replaced worker comes
+ * back in the same state. It fails with the first worker's failure; a worker that dies meanwhile fails it with
+ * `WorkerCrashed`. On `layerInline` it runs once (one "worker": the calling thread); inside a task, and on a
+ * cluster client (`ComputeCluster`), it is not available.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { ComputePool } from "effect-compute"
+ * import { LoadModel } from "./tasks.ts"
+ *
+ * // Every worker loads version 7 now, and every replacement loads it before its first task.
+ * const loaded = ComputePool.broadcast(LoadModel, { version: 7 }, { keep: true })
+ * ```
+ *
+ * @category operations
+ * @since 0.1.0
+ */
+export const broadcast = <T extends ComputeTask.Any>(
+  task: T,
+  payload: ComputeTask.Payload<T>,
+  options?: BroadcastOptions
+): Effect.Effect<Array<ComputeTask.Success<T>>, ComputeTask.Failure<T> | ComputeError, ComputePool> =>
+  ComputePool.use((pool) => pool.broadcast(task, payload, options))
 
 /**
  * The pool's state and outcome counts.

@@ -92,6 +92,8 @@ export class Dispatcher {
   private stealTimer: Timer | undefined = undefined
   private closing = false
   private drained: (() => void) | undefined = undefined
+  /** broadcasts to apply to every new worker, the latest per task name */
+  private readonly kept = new Map<string, { readonly task: ComputeTask.Any; readonly payload: unknown }>()
   readonly counts: OutcomeCounts = noOutcomes()
 
   readonly options: DispatcherOptions
@@ -122,6 +124,8 @@ export class Dispatcher {
       received: (worker, message) => this.received(worker, message),
       ready: (worker) => {
         this.updateGauges()
+        // Kept broadcasts first: a replacement comes back in the state its predecessor was put in.
+        for (const { payload, task } of this.kept.values()) this.reapply(worker, task, payload)
         if (this.jobs.queued > 0) this.dispatch()
       },
       exited: (worker, exitCode, why) => this.exited(worker, exitCode, why),
@@ -220,6 +224,70 @@ export class Dispatcher {
     if (!this.admit(job)) return undefined
     this.scheduleDispatch()
     return job
+  }
+
+  /** The ids of the workers a broadcast reaches now: ready, and not being retired. */
+  openWorkers(): Array<number> {
+    return this.workers.all.filter((worker) => worker.open).map((worker) => worker.id)
+  }
+
+  /**
+   * Runs a task on one given worker, now, past the queue: one part of a broadcast. `undefined` when it ended at once
+   * (the pool closing, a payload that could not be encoded, or the worker already gone).
+   */
+  submitTo(
+    workerId: number,
+    task: ComputeTask.Any,
+    payload: unknown,
+    settle: (settlement: Settlement) => void,
+    extras?: SubmitExtras
+  ): Job | undefined {
+    this.counts.submitted++
+    this.observer?.submitted(task.name)
+    const job = new Job(this.nextJobId++, task, Protocol.Kind.Single, payload, settle)
+    this.outstanding++
+    job.trace = extras?.trace
+    const worker = this.workers.all.find((live) => live.id === workerId)
+    if (this.closing) {
+      this.end(job, { _tag: "Closed", message: `the pool is closed; task "${task.name}" was not run` })
+      return undefined
+    }
+    if (worker === undefined || !worker.open || !worker.hasFreeClaim) {
+      this.end(job, {
+        _tag: "Crashed",
+        workerId,
+        message: `worker ${workerId} left before task "${task.name}" reached it`
+      })
+      return undefined
+    }
+    if (!this.encode(job)) return undefined
+    const now = this.clock.now()
+    job.queuedAt = now
+    job.pinned = true
+    job.state = State.Running
+    if (worker.load === 0) worker.lastHeard = now
+    worker.take(job)
+    this.workers.busy(worker)
+    const batch: Batch = { message: Protocol.runMessage(), jobs: [job], transfer: undefined }
+    Protocol.pushRunEntry(batch.message, runEntryOf(job))
+    this.post(worker, batch)
+    this.updateGauges()
+    return job
+  }
+
+  /** Keeps a broadcast to apply to every worker that becomes ready from now on (the latest per task name). */
+  keep(task: ComputeTask.Any, payload: unknown): void {
+    this.kept.set(task.name, { task, payload })
+  }
+
+  private reapply(worker: WorkerSlot, task: ComputeTask.Any, payload: unknown): void {
+    this.submitTo(worker.id, task, payload, (settlement) => {
+      if (settlement._tag !== "Success") {
+        this.warn(
+          `the kept broadcast of task "${task.name}" did not succeed on worker ${worker.id}: ${settlement._tag}`
+        )
+      }
+    })
   }
 
   /**
@@ -343,7 +411,8 @@ export class Dispatcher {
     this.updateGauges()
   }
 
-  private admit(job: Job): boolean {
+  /** Encodes the job's payload; one that cannot be encoded ends the job (false). */
+  private encode(job: Job): boolean {
     const encoded = Codec.encodePayload(job.task.payload, job.kind, job.payload)
     if (!encoded.ok) {
       this.end(job, {
@@ -354,6 +423,11 @@ export class Dispatcher {
       return false
     }
     job.encoded = encoded.value
+    return true
+  }
+
+  private admit(job: Job): boolean {
+    if (!this.encode(job)) return false
     job.queuedAt = this.clock.now()
     this.jobs.enqueue(job)
     return true
@@ -432,14 +506,7 @@ export class Dispatcher {
         batches.set(worker, batch)
       }
       // The encoded payload stays with the job until it ends, in case it is taken back and sent elsewhere.
-      Protocol.pushRunEntry(batch.message, {
-        id: job.id,
-        name: job.task.name,
-        kind: job.kind,
-        claim: job.claim,
-        payload: job.encoded,
-        trace: job.trace
-      })
+      Protocol.pushRunEntry(batch.message, runEntryOf(job))
       batch.jobs.push(job)
       if (job.transfer !== undefined) (batch.transfer ??= []).push(...job.transfer)
     }
@@ -484,10 +551,13 @@ export class Dispatcher {
 
   /**
    * Takes back the tasks a worker holds but has not started and queues them first, in their order; returns how many.
-   * A task that moved buffers (`transfer`) stays: its buffers live in that worker now.
+   * A task that moved buffers (`transfer`) stays: its buffers live in that worker now; so does a part of a broadcast,
+   * which is for that worker.
    */
   private takeBack(worker: WorkerSlot): number {
-    const taken = [...worker.jobs.values()].filter((job) => job.transfer === undefined && worker.revoke(job))
+    const taken = [...worker.jobs.values()].filter((job) =>
+      job.transfer === undefined && !job.pinned && worker.revoke(job)
+    )
     for (let i = taken.length - 1; i >= 0; i--) {
       const job = taken[i]!
       job.worker = undefined
@@ -627,6 +697,15 @@ export class Dispatcher {
     }
   }
 }
+
+const runEntryOf = (job: Job): Protocol.RunEntryFields => ({
+  id: job.id,
+  name: job.task.name,
+  kind: job.kind,
+  claim: job.claim,
+  payload: job.encoded,
+  trace: job.trace
+})
 
 const closedBeforeRun = (job: Job): Settlement => ({
   _tag: "Closed",

@@ -32,6 +32,8 @@ export class Job {
   runMs: number | undefined = undefined
   /** `[traceId, spanId]` of the caller's span, when tracing: the parent of the spans its handler makes */
   trace: readonly [string, string] | undefined = undefined
+  /** a part of a broadcast: it must run on the worker it was sent to, so it is never taken back */
+  pinned = false
   /** higher runs first; see `jobQueue.ts` for aging */
   priority = 0
   /** buffers to move to the worker rather than copy (the caller gave them up) */

@@ -21,6 +21,7 @@ const mainThreadOnly = (what: string) =>
   )
 const statsInTask = mainThreadOnly("stats")
 const metricsInTask = mainThreadOnly("metrics")
+const broadcastInTask = () => mainThreadOnly("broadcast")
 
 /** The Effect a subtask's caller (a task in this worker) resumes with: its outcome decoded with the task's schemas. */
 const childEffect = (task: ComputeTask.Any, kind: Protocol.Kind, settlement: Settlement): Effect.Effect<any, any> => {
@@ -94,6 +95,7 @@ export const make = (port: MessagePort, threads: number): NestedPool => {
       execute: (task, payload) => spawnChild(parentId, task, Protocol.Kind.Single, payload),
       executeChunk: (task, payloads) =>
         payloads.length === 0 ? Effect.succeed([]) : spawnChild(parentId, task, Protocol.Kind.Chunk, payloads),
+      broadcast: broadcastInTask,
       stats: statsInTask,
       metrics: metricsInTask
     })
