@@ -9,13 +9,14 @@ const expected = [
   "shared memory: caller sees 2000 after the workers doubled 1000 ones"
 ]
 
-// What becomes of a task that runs past its worker's resourceLimits (README, "Runtimes"): Node enforces them; Bun
-// ignores them; on Deno a task at the heap limit never answers, and a 1 MB stack aborts the whole process.
+// What becomes of a task that runs past its worker's resourceLimits (README, "Runtimes"): Node enforces them. Bun
+// ignores them and Deno mishandles them (a task at the heap limit never answered, a 1 MB stack aborted the process),
+// so there the pool refuses them: its Layer fails with InvalidOptions.
 const pastLimits: Record<Runtime, { readonly heap: string; readonly stack: string | "aborted" }> = {
   node24: { heap: "WorkerCrashed", stack: "TaskDefect" },
   node22: { heap: "WorkerCrashed", stack: "TaskDefect" },
-  bun: { heap: "not enforced, the task returned 256", stack: "TaskDefect" },
-  deno: { heap: "no answer within 5 s", stack: "aborted" }
+  bun: { heap: "InvalidOptions", stack: "InvalidOptions" },
+  deno: { heap: "InvalidOptions", stack: "InvalidOptions" }
 }
 
 describe("a plain JavaScript ESM app with a .js worker entry", () => {

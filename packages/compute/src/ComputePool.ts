@@ -471,6 +471,10 @@ export const make = Effect.fnUntraced(function*(options: MakeOptions) {
  * @since 0.1.0
  */
 export const layer = (options: ComputePoolOptions): Layer.Layer<ComputePool, ComputeError> => {
+  const ignoring = runtimeWithoutLimits()
+  if (options.resourceLimits !== undefined && ignoring !== undefined) {
+    return Layer.effect(ComputePool, Effect.fail(Options.invalid("resourceLimits", "set", ignoring)))
+  }
   const prefix = options.name ?? defaultName
   const spawner = Worker.layerSpawner((id) =>
     new NodeWorker(options.entry, {
@@ -479,6 +483,23 @@ export const layer = (options: ComputePoolOptions): Layer.Layer<ComputePool, Com
     })
   )
   return Layer.effect(ComputePool, make(options)).pipe(Layer.provide(spawner))
+}
+
+/**
+ * Bun and Deno implement `worker_threads` but not its resource limits (measured: Bun ignores them; on Deno a task at
+ * the heap limit never answers, and a small stack aborts the whole process), so there they are refused, not passed on.
+ */
+const runtimeWithoutLimits = (): string | undefined => {
+  const versions = process.versions as Record<string, string | undefined>
+  const runtime = versions["bun"] !== undefined
+    ? `Bun ${versions["bun"]}`
+    : versions["deno"] !== undefined
+    ? `Deno ${versions["deno"]}`
+    : undefined
+  return runtime === undefined
+    ? undefined
+    : `${runtime} does not enforce worker resourceLimits (Bun ignores them; on Deno a heap limit leaves the task ` +
+      `unanswered and a small stack aborts the process): leave them out there, and bound tasks with Effect.timeout`
 }
 
 /**
