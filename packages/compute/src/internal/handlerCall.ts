@@ -11,7 +11,8 @@ import type * as ComputeTask from "../ComputeTask.ts"
 
 /**
  * What a caller makes of each way a handler can answer, as its own `R`. Built once per caller; `run` is the caller's
- * per-task state, so calling a handler allocates nothing of its own. Exactly one of these ends each call.
+ * per-task state, so calling a handler allocates nothing of its own. A call reaches one member, once; a Promise
+ * reaches `promise`, and then, through {@link settle}, one of `success`, `defect` or `interrupted`.
  */
 export interface Handling<Run, R> {
   /** The handler returned a plain value, or its Promise resolved. */

@@ -9,7 +9,7 @@ import type * as ComputeTask from "../ComputeTask.ts"
 import * as HandlerCall from "./handlerCall.ts"
 import * as Protocol from "./protocol.ts"
 
-export const defect = (task: ComputeTask.Any, thrown: unknown): TaskDefect => {
+const defect = (task: ComputeTask.Any, thrown: unknown): TaskDefect => {
   const info = Protocol.errorInfo(thrown)
   return new TaskDefect({
     task: task.name,
