@@ -39,6 +39,14 @@ const pooled: ReadonlyArray<PoolName> = ["effect-compute", "piscina", "tinypool"
 const dispatch: ReadonlyArray<PoolName> = [...pooled, "effect-workers", "ec-traced", "ec-no-metrics"]
 const withInline: ReadonlyArray<PoolName> = [...pooled, "inline"]
 const eventLoop: ReadonlyArray<PoolName> = ["effect-compute", "piscina", "tinypool", "effect-rpc", "raw", "inline"]
+/** The cluster rows: effect-compute's local pool against its cluster client over 1, 2 and 3 runner processes. */
+const clusters: ReadonlyArray<PoolName> = ["effect-compute", "cluster-1", "cluster-2", "cluster-3"]
+
+/** CPU time of this process (the caller's side: main thread and its own threads), in microseconds. */
+const cpuMicros = () => {
+  const usage = process.cpuUsage()
+  return usage.user + usage.system
+}
 
 export const benchmarks: ReadonlyArray<Benchmark> = [
   {
@@ -143,6 +151,44 @@ export const benchmarks: ReadonlyArray<Benchmark> = [
     higherIsBetter: false,
     pools: ["effect-compute", "inline"],
     run: (pool, sizes, scale) => sumOf(pool, sizes, scale, false)
+  },
+  {
+    name: "cluster-roundtrip",
+    title: "no-op round trip, sequential: local pool vs through the cluster (1 runner)",
+    unit: "µs/task",
+    higherIsBetter: false,
+    pools: ["effect-compute", "cluster-1"],
+    run: async (pool, sizes, scale) => {
+      const n = count(sizes, 2_000, 100, scale)
+      return ((await timed(() => pool.sequential(n))) * 1_000) / n
+    }
+  },
+  {
+    name: "cluster-throughput",
+    title: "2,000 tasks of ~1 ms CPU, 64 in flight: local pool vs cluster of 1, 2, 3 runners",
+    unit: "tasks/s",
+    higherIsBetter: true,
+    pools: clusters,
+    run: async (pool, sizes, scale) => {
+      const n = count(sizes, 2_000, 100, scale)
+      const iterations = Math.round(sizes.iterationsPerUs * 1_000)
+      return n / ((await timed(() => pool.windowed(n, 64, 1, iterations))) / 1_000)
+    }
+  },
+  {
+    name: "cluster-caller-cpu",
+    // The client process's CPU per call bounds how many calls one client can drive, whatever the runners. (Not run on
+    // the local pool: its workers are threads of the calling process, so their CPU would be counted in.)
+    title: "cluster client's CPU per no-op call, 64 in flight",
+    unit: "µs/task",
+    higherIsBetter: false,
+    pools: ["cluster-1"],
+    run: async (pool, sizes, scale) => {
+      const n = count(sizes, 10_000, 500, scale)
+      const before = cpuMicros()
+      await pool.windowed(n, 64, 0, 1)
+      return (cpuMicros() - before) / n
+    }
   },
   {
     name: "fork-join",

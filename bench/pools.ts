@@ -12,11 +12,15 @@ import { ComputeParallel, ComputePool } from "effect-compute"
 import * as RpcClient from "effect/rpc/RpcClient"
 import type * as RpcClientError from "effect/rpc/RpcClientError"
 import * as EffectWorker from "effect/workers/Worker"
+import { fileURLToPath } from "node:url"
 import { Worker } from "node:worker_threads"
 import { Piscina } from "piscina"
 import { Tinypool } from "tinypool"
+import { fastFailover, layerClient } from "../packages/compute/test/cluster/fixtures/cluster.ts"
+import { DatabaseService, layerDatabase } from "../packages/compute/test/cluster/fixtures/postgres.ts"
+import { layerRunners } from "../packages/compute/test/cluster/fixtures/processes.ts"
 import { BenchRpcs } from "./rpcs.ts"
-import { Noop, ParallelFib, Spin, SumView } from "./tasks.ts"
+import { BenchCluster, Noop, ParallelFib, Pid, Spin, SumView } from "./tasks.ts"
 import { fib, spin } from "./workload.ts"
 
 /** `op` 0 is a no-op echo of `n`; `op` 1 spins `n` iterations. */
@@ -248,6 +252,57 @@ export const effectWorkers = async (threads: number): Promise<BenchPool> => {
   return promisePool(dispatch.call, () => Effect.runPromise(Scope.close(scope, Exit.void)))
 }
 
+/**
+ * effect-compute's cluster client (`ComputeCluster.layerClient`) over `runners` runner processes of `threads` workers
+ * each, on 127.0.0.1, sharing state in a Postgres this pool starts (embedded, or DATABASE_URL's server): the client
+ * side driven as an Effect program would, like effect-compute. Startup (Postgres, runners, shard acquisition) is not
+ * timed: the pool is ready once every runner has answered.
+ */
+export const effectCluster = (runners: number) => async (threads: number): Promise<BenchPool> => {
+  const names = Array.from({ length: runners }, (_, i) => `runner-${i + 1}`)
+  const runnerEntry = fileURLToPath(new URL("./workers/cluster-runner.ts", import.meta.url))
+  const client = Layer.unwrap(Effect.map(
+    Effect.service(DatabaseService),
+    ({ url }) => layerClient({ tasks: BenchCluster, url, threads: runners * threads, overrides: fastFailover })
+  ))
+  const runtime = ManagedRuntime.make(
+    client.pipe(Layer.provideMerge(layerRunners(names, threads, runnerEntry)), Layer.provideMerge(layerDatabase()))
+  )
+  const pool = await runtime.runPromise(ComputePool.ComputePool.useSync((service) => service))
+  await runtime.runPromise(Effect.gen(function*() {
+    const seen = new Set<number>()
+    while (seen.size < runners) {
+      const pids = yield* Effect.forEach(Array.from({ length: 30 }, (_, i) => i), (i) => pool.execute(Pid, i), {
+        concurrency: "unbounded"
+      })
+      for (const pid of pids) seen.add(pid)
+    }
+  }))
+  return {
+    sequential: (count) =>
+      runtime.runPromise(Effect.gen(function*() {
+        for (let i = 0; i < count; i++) yield* pool.execute(Noop, i)
+      })),
+    windowed: (count, window, op, n) =>
+      runtime.runPromise(
+        Effect.forEach(Array.from({ length: count }, () => n), (payload) =>
+          op === 0 ? pool.execute(Noop, payload) : pool.execute(Spin, payload), {
+          concurrency: Number.isFinite(window) ? window : "unbounded",
+          discard: true
+        })
+      ),
+    map: (count, iterations) =>
+      runtime.runPromise(
+        Effect.asVoid(
+          ComputeParallel.map(Array.from({ length: count }, () => iterations), Spin).pipe(
+            Effect.provideService(ComputePool.ComputePool, pool)
+          )
+        )
+      ),
+    close: () => runtime.dispose()
+  }
+}
+
 /** The same work on the calling thread, as a baseline for CPU-bound benchmarks. */
 export const inline = async (): Promise<BenchPool> => ({
   ...promisePool(async (op, n) => (op === 0 ? n : spin(n)), async () => {}),
@@ -278,7 +333,10 @@ export const pools = {
   "effect-rpc": effectRpc,
   raw,
   "effect-workers": effectWorkers,
-  inline
+  inline,
+  "cluster-1": effectCluster(1),
+  "cluster-2": effectCluster(2),
+  "cluster-3": effectCluster(3)
 } as const
 
 export type PoolName = keyof typeof pools

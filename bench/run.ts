@@ -98,7 +98,10 @@ const columns: ReadonlyArray<PoolName> = [
   "effect-workers",
   "ec-traced",
   "ec-no-metrics",
-  "inline"
+  "inline",
+  "cluster-1",
+  "cluster-2",
+  "cluster-3"
 ]
 const versus: ReadonlyArray<PoolName> = ["piscina", "tinypool", "effect-rpc", "inline"]
 const header = ["benchmark", "unit", ...columns, ...versus.map((other) => `vs ${other}`)]

@@ -2,7 +2,7 @@
  * The tasks effect-compute runs in the benchmark.
  */
 import { Effect, Schema } from "effect"
-import { ComputePool, ComputeTask } from "effect-compute"
+import { ComputeCluster, ComputePool, ComputeTask } from "effect-compute"
 import { fib, spin } from "./workload.ts"
 
 export const Noop = ComputeTask.make("Noop", {
@@ -49,3 +49,13 @@ export const ParallelFib: ComputeTask.ComputeTask<
         ([a, b]) => a + b
       )
 })
+
+/** The process that ran the call: how the cluster pools' warm-up knows every runner is answering. */
+export const Pid = ComputeTask.make("Pid", {
+  payload: Schema.Number,
+  success: Schema.Number,
+  handler: () => process.pid
+})
+
+/** What the cluster pools' runners host (bench/workers/cluster-runner.ts). */
+export const BenchCluster = ComputeCluster.make("Bench", [Noop, Spin, Pid])

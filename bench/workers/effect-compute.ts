@@ -1,4 +1,4 @@
 import { ComputeWorker } from "effect-compute"
-import { Noop, ParallelFib, Spin, SumView } from "../tasks.ts"
+import { Noop, ParallelFib, Pid, Spin, SumView } from "../tasks.ts"
 
-ComputeWorker.serve({ tasks: [Noop, Spin, SumView, ParallelFib] })
+ComputeWorker.serve({ tasks: [Noop, Spin, SumView, ParallelFib, Pid] })
