@@ -51,6 +51,9 @@ describe("worker crashes fail only the tasks on that worker", () => {
       const crash = crashOf(yield* Effect.exit(ComputePool.execute(Sleep, 10_000)))
       assert.include(crash.message, "boom from a timer")
       assert.strictEqual(crash.task, "Sleep")
+      // The worker's own error travels as the cause, not only flattened into the message.
+      assert.instanceOf(crash.cause, Error)
+      assert.include((crash.cause as Error).message, "boom from a timer")
       yield* recovered(1)
     }).pipe(Effect.provide(ComputePool.layer({ entry, threads: 1 }))))
 

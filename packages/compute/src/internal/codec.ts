@@ -10,12 +10,19 @@ import * as Protocol from "./protocol.ts"
 
 export type Coded = { readonly ok: true; readonly value: unknown } | { readonly ok: false; readonly error: string }
 
-/** The error for a payload or result that could not be encoded, sent across threads or decoded. */
+/**
+ * The error for a payload or result that could not be encoded, sent across threads or decoded; `cause` is what
+ * failed (a DataCloneError, say), when there is one.
+ */
 export const encodingError = (
   task: { readonly name: string },
   direction: "payload" | "result",
-  message: string
-): ComputeError => new ComputeError({ reason: new EncodingError({ task: task.name, direction, message }) })
+  message: string,
+  cause?: unknown
+): ComputeError =>
+  new ComputeError({
+    reason: new EncodingError({ task: task.name, direction, message, ...(cause === undefined ? {} : { cause }) })
+  })
 
 type Parser = (u: unknown) => Result.Result<unknown, Schema.SchemaError>
 

@@ -33,7 +33,8 @@ const crossThread = (
       Codec.encodingError(
         task,
         direction,
-        `${what} of task "${task.name}" could not be sent across threads: ${Protocol.errorInfo(cause).message}`
+        `${what} of task "${task.name}" could not be sent across threads: ${Protocol.errorInfo(cause).message}`,
+        cause
       )
     )
   }

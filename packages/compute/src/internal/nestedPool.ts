@@ -77,7 +77,8 @@ export const make = (port: MessagePort, threads: number): NestedPool => {
         return resume(Effect.fail(Codec.encodingError(
           task,
           "payload",
-          `the payload of task "${task.name}" could not be sent: ${Protocol.errorInfo(cause).message}`
+          `the payload of task "${task.name}" could not be sent: ${Protocol.errorInfo(cause).message}`,
+          cause
         )))
       }
       // Interrupted: ask the pool to stop the subtask, and wait until it has. (Resuming with the subtask's own

@@ -5,7 +5,6 @@
 import * as Effect from "effect/Effect"
 import {
   ComputeError,
-  EncodingError,
   PoolClosed,
   QueueFull,
   TaskDefect,
@@ -62,13 +61,11 @@ export const toEffect = (task: { readonly name: string }, settlement: Settlement
       return decoded.ok
         ? Effect.fail(decoded.value)
         : Effect.fail(
-          new ComputeError({
-            reason: new EncodingError({
-              task: task.name,
-              direction: "result",
-              message: `task "${task.name}" failed with a ComputeError that could not be decoded: ${decoded.error}`
-            })
-          })
+          Codec.encodingError(
+            task,
+            "result",
+            `task "${task.name}" failed with a ComputeError that could not be decoded: ${decoded.error}`
+          )
         )
     }
     case "Defect": {
@@ -95,16 +92,7 @@ export const toEffect = (task: { readonly name: string }, settlement: Settlement
         })
       )
     case "Encoding":
-      return Effect.fail(
-        new ComputeError({
-          reason: new EncodingError({
-            task: task.name,
-            direction: settlement.direction,
-            message: settlement.message,
-            cause: settlement.cause
-          })
-        })
-      )
+      return Effect.fail(Codec.encodingError(task, settlement.direction, settlement.message, settlement.cause))
     case "Crashed":
       return Effect.fail(
         new ComputeError({
