@@ -57,9 +57,10 @@ export interface TaskEntity<Tasks extends ReadonlyArray<ComputeTask.Any>> {
  * @example
  * ```ts
  * import { ComputeCluster } from "effect-compute"
- * import { Fib, Hash } from "./tasks.ts"
+ * import { Fib } from "./tasks.ts"
  *
- * export const Compute = ComputeCluster.make("Compute", [Fib, Hash])
+ * // In the tasks module, beside the tasks: runners and clients import the same entity.
+ * export const Compute = ComputeCluster.make("Compute", [Fib])
  * ```
  *
  * @category constructors
@@ -105,8 +106,9 @@ const frameLimit = (option: number | "unbounded" | undefined): number | undefine
  * import { PgClient } from "@effect/sql-pg"
  * import { Layer, Redacted } from "effect"
  * import { ComputeCluster, ComputePool } from "effect-compute"
- * import { Compute } from "./tasks.ts"
+ * import { Fib } from "./tasks.ts"
  *
+ * const Compute = ComputeCluster.make("Compute", [Fib])
  * const threads = 4
  * const Runner = ComputeCluster.layerRunner(Compute).pipe(
  *   Layer.provide(ComputePool.layer({ entry: new URL("./worker.ts", import.meta.url), threads })),
@@ -172,8 +174,9 @@ export interface ClientOptions {
  * import { PgClient } from "@effect/sql-pg"
  * import { Effect, Layer, Redacted } from "effect"
  * import { ComputeCluster, ComputeParallel, ComputePool } from "effect-compute"
- * import { Compute, Fib } from "./tasks.ts"
+ * import { Fib } from "./tasks.ts"
  *
+ * const Compute = ComputeCluster.make("Compute", [Fib])
  * const Cluster = ComputeCluster.layerClient(Compute, { threads: 12 }).pipe(
  *   Layer.provide(NodeClusterSocket.layer({
  *     clientOnly: true,
@@ -277,10 +280,12 @@ export const shardingConfig = (options: ShardingOptions = {}): Partial<ShardingC
  *
  * @example
  * ```ts
- * import { ComputePool, ComputeCluster } from "effect-compute"
- * import { Embed } from "./tasks.ts"
+ * import { ComputeCluster, ComputePool } from "effect-compute"
+ * import { Fib } from "./tasks.ts"
  *
- * const embedded = ComputePool.execute(Embed, text).pipe(ComputeCluster.withKey(`user-${userId}`))
+ * // Every call for one user lands on the same runner (while the shards stay put).
+ * const forUser = (userId: string, n: number) =>
+ *   ComputePool.execute(Fib, n).pipe(ComputeCluster.withKey(`user-${userId}`))
  * ```
  *
  * @category call options
@@ -298,10 +303,11 @@ export const withKey = (key: string) => <A, E, R>(effect: Effect.Effect<A, E, R>
  *
  * @example
  * ```ts
- * import { ComputePool, ComputeCluster } from "effect-compute"
- * import { Render } from "./tasks.ts"
+ * import { ComputeCluster, ComputePool } from "effect-compute"
+ * import { Fib } from "./tasks.ts"
  *
- * const rendered = ComputePool.execute(Render, order).pipe(ComputeCluster.persisted(`render-${order.id}`))
+ * // Asked twice, from any client, "fib-40" runs once; a runner dying mid-call makes it run once more, elsewhere.
+ * const stored = ComputePool.execute(Fib, 40).pipe(ComputeCluster.persisted("fib-40"))
  * ```
  *
  * @category call options
