@@ -221,7 +221,8 @@ export const isComputeError = (u: unknown): u is ComputeError => hasProperty(u, 
  * import { ComputeError, ComputePool } from "effect-compute"
  * import { Parse } from "./tasks.ts"
  *
- * const safe = ComputePool.execute(Parse, input).pipe(
+ * // Parse runs JSON.parse, which throws on this document: the caller gets a TaskDefect.
+ * const safe = ComputePool.execute(Parse, "{ not json").pipe(
  *   Effect.catchDefect((defect) =>
  *     defect instanceof ComputeError.TaskDefect ? Effect.succeed(`worker said: ${defect.message}`) : Effect.die(defect))
  * )

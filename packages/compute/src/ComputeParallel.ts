@@ -69,11 +69,12 @@ const split = <A>(items: ReadonlyArray<A>, size: number): Array<ReadonlyArray<A>
  *
  * @example
  * ```ts
- * import { Effect } from "effect"
  * import { ComputeParallel } from "effect-compute"
  * import { Tokenize } from "./tasks.ts"
  *
- * const tokens = ComputeParallel.map(documents, Tokenize) // Effect<Array<Array<number>>, ComputeError, ComputePool>
+ * const documents = ["the quick brown fox", "jumps over", "the lazy dog"]
+ * // Effect<Array<ReadonlyArray<number>>, ComputeError, ComputePool>: one token list per document, in order
+ * const tokens = ComputeParallel.map(documents, Tokenize)
  * const tuned = ComputeParallel.map(documents, Tokenize, { chunkSize: 64 })
  * ```
  *
@@ -106,6 +107,7 @@ export const map = <T extends ComputeTask.Any>(
  * import { ComputeParallel } from "effect-compute"
  * import { Tokenize } from "./tasks.ts"
  *
+ * const documents = ["the quick brown fox", "jumps over", "the lazy dog"]
  * const printed = ComputeParallel.mapUnordered(documents, Tokenize).pipe(Stream.runForEach((tokens) => Console.log(tokens.length)))
  * ```
  *
@@ -136,8 +138,9 @@ export const mapUnordered = <T extends ComputeTask.Any>(
  * @example
  * ```ts
  * import { ComputeParallel } from "effect-compute"
- * import { Square, AddPair } from "./tasks.ts"
+ * import { AddPair, Square } from "./tasks.ts"
  *
+ * const numbers = Array.from({ length: 10_000 }, (_, i) => i)
  * const sumOfSquares = ComputeParallel.reduce(numbers, Square, 0, (a, b) => a + b)
  * const onThePool = ComputeParallel.reduce(numbers, Square, 0, AddPair)
  * ```
@@ -258,6 +261,7 @@ export const views = <T extends TypedArray>(array: T, chunkSize: number): Array<
  * import { ComputeParallel } from "effect-compute"
  * import { Embed } from "./tasks.ts"
  *
+ * const documents = Stream.fromIterable(Array.from({ length: 1_000 }, (_, i) => `document number ${i}`))
  * const embeddings = documents.pipe(ComputeParallel.stream(Embed, { batchSize: 32, concurrency: 4 }))
  * ```
  *

@@ -28,7 +28,9 @@ import * as Here from "./internal/runHere.ts"
  * ```ts
  * import { Effect } from "effect"
  * import { ComputePlacement } from "effect-compute"
+ * import { Hash } from "./tasks.ts"
  *
+ * const program = ComputePlacement.small(Hash, "a short string")
  * const checked = program.pipe(Effect.provideService(ComputePlacement.ValidatePlacement, true))
  * ```
  *
@@ -122,7 +124,7 @@ export const small = <T extends ComputeTask.Any>(
  * import { ComputePlacement } from "effect-compute"
  * import { Parse } from "./tasks.ts"
  *
- * const parsed = ComputePlacement.medium(Parse, document)
+ * const parsed = ComputePlacement.medium(Parse, `{ "items": [1, 2, 3] }`)
  * ```
  *
  * @category placement
@@ -142,7 +144,8 @@ export const medium = <T extends ComputeTask.Any>(
  * import { ComputePlacement } from "effect-compute"
  * import { Embed } from "./tasks.ts"
  *
- * const vector = ComputePlacement.large(Embed, document)
+ * const text = "a page of text long enough to be worth a trip to the pool ".repeat(1_000)
+ * const vector = ComputePlacement.large(Embed, text)
  * ```
  *
  * @category placement
@@ -192,7 +195,8 @@ const average = (previous: number | undefined, sample: number) =>
  * import { ComputePlacement } from "effect-compute"
  * import { Score } from "./tasks.ts"
  *
- * const score = ComputePlacement.adaptive(Score, input) // inline or pool, as measured
+ * // Inline or on the pool, as measured: a call this cheap soon runs inline.
+ * const score = ComputePlacement.adaptive(Score, { query: "worker threads", text: "a pool of worker threads" })
  * ```
  *
  * @category placement

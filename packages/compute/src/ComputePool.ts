@@ -319,7 +319,7 @@ export type MakeOptions = Omit<ComputePoolOptions, "entry" | "resourceLimits">
  * @example
  * ```ts
  * import { NodeWorker } from "@effect/platform-node"
- * import { Effect, Layer } from "effect"
+ * import { Layer } from "effect"
  * import { ComputePool } from "effect-compute"
  * import { Worker } from "node:worker_threads"
  *
@@ -682,7 +682,6 @@ export const join = <A, E1, R1, B, E2, R2>(
  *
  * @example
  * ```ts
- * import { Effect } from "effect"
  * import { ComputePool } from "effect-compute"
  * import { LoadModel } from "./tasks.ts"
  *

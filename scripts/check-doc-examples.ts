@@ -1,0 +1,143 @@
+/**
+ * Type-checks every ```ts example in the JSDoc of packages/compute/src, the way Effect's docgen checks its own: each
+ * example becomes a module of its own in a scratch folder under build/ (git-ignored; inside the repo so `effect`,
+ * `effect-compute` and the rest resolve from the root node_modules), compiled by the repo's `tsc` with the repo's
+ * `tsconfig.base.json`. An example's `import ... from "./tasks.ts"` gets docs/examples/tasks.ts, the example tasks.
+ * Failures are reported at the line of the JSDoc they come from.
+ *
+ * `npm run check:doc-examples`; `--keep` leaves the scratch folder. `npm test` runs it as a step of its own right after
+ * the typecheck, not as a Vitest test: it is a compile check like `tsc -b`, over in seconds, so it fails before the
+ * long tests start, and its file:line report reads best on the terminal as it is.
+ *
+ * One relaxation: an example binds values to show what they are (`const Pool = ComputePool.layer(...)`), so an unused
+ * *top-level* declaration is not reported; unused imports and unused locals inside an example still are.
+ */
+import { execFileSync } from "node:child_process"
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
+import { createRequire } from "node:module"
+import { dirname, join, relative, resolve } from "node:path"
+
+const root = resolve(import.meta.dirname, "..")
+const sources = resolve(root, "packages/compute/src")
+const exampleTasks = resolve(root, "docs/examples/tasks.ts")
+const keep = process.argv.includes("--keep")
+
+interface Example {
+  /** the JSDoc's file, relative to the repo */
+  readonly file: string
+  /** the source line of the example's first line of code, 1-based */
+  readonly line: number
+  readonly code: string
+  /** the module it becomes in the scratch folder */
+  readonly module: string
+}
+
+const sourceFiles = (folder: string): Array<string> =>
+  readdirSync(folder, { withFileTypes: true }).flatMap((entry) =>
+    entry.isDirectory()
+      ? sourceFiles(join(folder, entry.name))
+      : entry.name.endsWith(".ts")
+      ? [join(folder, entry.name)]
+      : []
+  ).toSorted()
+
+const lineAt = (text: string, offset: number) => text.slice(0, offset).split("\n").length
+
+const extract = (path: string): Array<Example> => {
+  const text = readFileSync(path, "utf8")
+  const file = relative(root, path)
+  const examples: Array<Example> = []
+  for (const comment of text.matchAll(/\/\*\*[\s\S]*?\*\//g)) {
+    const first = lineAt(text, comment.index)
+    const lines = comment[0].split("\n").map((line) => line.replace(/^\s*\*? ?/, ""))
+    let start: number | undefined
+    for (let i = 0; i < lines.length; i++) {
+      const line = lines[i]!.trimEnd()
+      if (start === undefined && /^```(ts|typescript)$/.test(line)) start = i + 1
+      else if (start !== undefined && line === "```") {
+        const line = first + start
+        examples.push({
+          file,
+          line,
+          code: lines.slice(start, i).join("\n") + "\n",
+          module: `${
+            file.replace(/^packages\/compute\/src\//, "").replace(/\.ts$/, "").replaceAll("/", "_")
+          }_${line}.ts`
+        })
+        start = undefined
+      }
+    }
+    if (start !== undefined) throw new Error(`${file}:${first + start - 1}: an example's \`\`\`ts fence is not closed`)
+  }
+  return examples
+}
+
+const examples = sourceFiles(sources).flatMap(extract)
+
+mkdirSync(resolve(root, "build"), { recursive: true })
+const scratch = mkdtempSync(resolve(root, "build/doc-examples-"))
+for (const example of examples) writeFileSync(join(scratch, example.module), example.code)
+copyFileSync(exampleTasks, join(scratch, "tasks.ts"))
+writeFileSync(
+  join(scratch, "tsconfig.json"),
+  JSON.stringify({
+    extends: relative(scratch, resolve(root, "tsconfig.base.json")),
+    compilerOptions: { composite: false, declaration: false, emitDeclarationOnly: false, noEmit: true, rootDir: "." },
+    include: ["*.ts"]
+  })
+)
+
+const tsc = join(dirname(createRequire(import.meta.url).resolve("typescript/package.json")), "bin/tsc")
+const started = performance.now()
+let output = ""
+try {
+  execFileSync(process.execPath, [tsc, "-p", "tsconfig.json", "--pretty", "false"], {
+    cwd: scratch,
+    encoding: "utf8",
+    stdio: ["ignore", "pipe", "pipe"]
+  })
+} catch (error) {
+  const failed = error as { stdout?: string; stderr?: string; status?: number }
+  output = `${failed.stdout ?? ""}${failed.stderr ?? ""}`
+  if (output.trim() === "") throw error
+}
+const seconds = ((performance.now() - started) / 1000).toFixed(1)
+
+const byModule = new Map(examples.map((example) => [example.module, example]))
+// tsc --pretty false: one diagnostic per "file(line,col): error TSnnnn: message" line, continuation lines indented.
+const diagnostics: Array<string> = []
+for (const entry of output.split(/\n(?=\S)/)) {
+  if (entry.trim() === "") continue
+  const match = /^(.+?)\((\d+),(\d+)\): (error TS(\d+): [\s\S]*)$/.exec(entry.trim())
+  if (match === null) {
+    diagnostics.push(entry.trim())
+    continue
+  }
+  const [, path, lineText, column, message, code] = match
+  const line = Number(lineText)
+  const name = relative(scratch, resolve(scratch, path!))
+  const example = byModule.get(name)
+  if (example !== undefined) {
+    const source = example.code.split("\n")[line - 1] ?? ""
+    if (code === "6133" && /^(export )?(const|let|class|function|interface|type) /.test(source)) continue
+    diagnostics.push(`${example.file}:${example.line + line - 1}:${column}: ${message}`)
+  } else if (name === "tasks.ts") {
+    diagnostics.push(`${relative(root, exampleTasks)}:${line}:${column}: ${message}`)
+  } else {
+    diagnostics.push(entry.trim())
+  }
+}
+
+if (!keep) rmSync(scratch, { recursive: true, force: true })
+diagnostics.sort((a, b) => a.localeCompare(b, "en", { numeric: true }))
+
+const files = new Set(examples.map((example) => example.file)).size
+if (diagnostics.length > 0) {
+  console.error(diagnostics.join("\n"))
+  console.error(
+    `\n${diagnostics.length} error(s) in the JSDoc examples (${examples.length} examples in ${files} files, ` +
+      `checked in ${seconds} s)${keep ? `; the extracted modules are in ${relative(root, scratch)}` : ""}`
+  )
+  process.exit(1)
+}
+console.log(`doc examples: ${examples.length} examples in ${files} files type-check (${seconds} s)`)
