@@ -45,5 +45,11 @@ describe("priorities", () => {
         )
       assert.strictEqual(countOf("10"), 5)
       assert.strictEqual(countOf("0"), lows)
-    }).pipe(Effect.provide(ComputePool.layer({ entry, threads: 2, maxInFlightPerWorker: 1 }))))
+    }).pipe(
+      Effect.provide(
+        // Aging slow enough that, on a loaded machine too, no low task waits long enough to rank with the high ones
+        // (aging itself is tested on the dispatcher with the TestClock).
+        ComputePool.layer({ entry, threads: 2, maxInFlightPerWorker: 1, priorityAging: "1 minute" })
+      )
+    ))
 })

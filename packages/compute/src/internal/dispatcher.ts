@@ -193,14 +193,8 @@ export class Dispatcher {
     settle: (settlement: Settlement) => void,
     extras?: SubmitExtras
   ): Job | undefined {
-    this.counts.submitted++
-    this.observer?.submitted(task.name)
-    const job = new Job(this.nextJobId++, task, kind, payload, settle)
-    this.outstanding++
-    if (this.closing) {
-      this.end(job, { _tag: "Closed", message: `the pool is closed; task "${task.name}" was not run` })
-      return undefined
-    }
+    const job = this.created(task, kind, payload, settle)
+    if (job === undefined) return undefined
     const held = this.quarantine?.check(task.name)
     if (held !== undefined) {
       this.end(job, { _tag: "Quarantined", ...held })
@@ -226,6 +220,22 @@ export class Dispatcher {
     return job
   }
 
+  /** A submitted job, counted; `undefined` when the pool is closing (the job has ended with `Closed`). */
+  private created(
+    task: ComputeTask.Any,
+    kind: Protocol.Kind,
+    payload: unknown,
+    settle: (settlement: Settlement) => void
+  ): Job | undefined {
+    this.counts.submitted++
+    this.observer?.submitted(task.name)
+    const job = new Job(this.nextJobId++, task, kind, payload, settle)
+    this.outstanding++
+    if (!this.closing) return job
+    this.end(job, { _tag: "Closed", message: `the pool is closed; task "${task.name}" was not run` })
+    return undefined
+  }
+
   /** The ids of the workers a broadcast reaches now: ready, and not being retired. */
   openWorkers(): Array<number> {
     return this.workers.all.filter((worker) => worker.open).map((worker) => worker.id)
@@ -242,16 +252,10 @@ export class Dispatcher {
     settle: (settlement: Settlement) => void,
     extras?: SubmitExtras
   ): Job | undefined {
-    this.counts.submitted++
-    this.observer?.submitted(task.name)
-    const job = new Job(this.nextJobId++, task, Protocol.Kind.Single, payload, settle)
-    this.outstanding++
+    const job = this.created(task, Protocol.Kind.Single, payload, settle)
+    if (job === undefined) return undefined
     job.trace = extras?.trace
     const worker = this.workers.all.find((live) => live.id === workerId)
-    if (this.closing) {
-      this.end(job, { _tag: "Closed", message: `the pool is closed; task "${task.name}" was not run` })
-      return undefined
-    }
     if (worker === undefined || !worker.open || !worker.hasFreeClaim) {
       this.end(job, {
         _tag: "Crashed",

@@ -47,20 +47,21 @@ export class JobQueue {
   }
 
   enqueue(job: Job): void {
-    job.state = State.Queued
-    this.queuedCount++
-    const lane = this.laneOf(job.priority)
-    lane.live++
-    lane.jobs.push(job)
+    this.laneFor(job).jobs.push(job)
   }
 
   /** A job taken back from a worker: first in its lane. */
   enqueueFirst(job: Job): void {
+    this.laneFor(job).jobs.unshift(job)
+  }
+
+  /** Counts a job in as queued; its lane. */
+  private laneFor(job: Job): Lane {
     job.state = State.Queued
     this.queuedCount++
     const lane = this.laneOf(job.priority)
     lane.live++
-    lane.jobs.unshift(job)
+    return lane
   }
 
   suspend(job: Job): void {
