@@ -18,6 +18,7 @@
  * and deduplicated by their key. Either way a task may run twice: make tasks idempotent.
  *
  * @since 0.1.0
+ * @module
  */
 import type * as Entity from "effect/cluster/Entity"
 import { RunnerAddress } from "effect/cluster/RunnerAddress"

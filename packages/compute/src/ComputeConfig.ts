@@ -6,6 +6,7 @@
  * names the key, the value and the rule (`compute_stack_size = "64KB" is invalid: it must be at least 128KB`).
  *
  * @since 0.1.0
+ * @module
  */
 import * as Config from "effect/Config"
 import * as Effect from "effect/Effect"

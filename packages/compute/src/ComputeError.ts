@@ -7,6 +7,7 @@
  * message and stack.
  *
  * @since 0.1.0
+ * @module
  */
 import { hasProperty } from "effect/Predicate"
 import * as Schema from "effect/Schema"

@@ -13,6 +13,7 @@
  * counting a task costs a few additions, not a registry update.
  *
  * @since 0.1.0
+ * @module
  */
 import * as Metric from "effect/Metric"
 

@@ -6,6 +6,7 @@
  * Items travel in chunks — one message per chunk, not per item — so small items cost little to dispatch.
  *
  * @since 0.1.0
+ * @module
  */
 import * as Effect from "effect/Effect"
 import * as Stream from "effect/Stream"

@@ -11,6 +11,7 @@
  * a "large" one whose whole round trip took under 1 ms.
  *
  * @since 0.1.0
+ * @module
  */
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"

@@ -9,6 +9,7 @@
  *   of pool calls works too.
  *
  * @since 0.1.0
+ * @module
  */
 import type * as Config from "effect/Config"
 import * as Context from "effect/Context"

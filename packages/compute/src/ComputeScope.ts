@@ -8,6 +8,7 @@
  * Closing the Effect `Scope`, or interrupting its owner, interrupts whatever still runs.
  *
  * @since 0.1.0
+ * @module
  */
 import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"

@@ -6,6 +6,7 @@
  * results; the worker entry (see `ComputeWorker.serve`) runs the handler.
  *
  * @since 0.1.0
+ * @module
  */
 import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"

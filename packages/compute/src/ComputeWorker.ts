@@ -4,6 +4,7 @@
  * replaced.
  *
  * @since 0.1.0
+ * @module
  */
 import type * as Layer from "effect/Layer"
 import { isMainThread, parentPort } from "node:worker_threads"
