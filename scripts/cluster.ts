@@ -148,16 +148,16 @@ const program = Effect.gen(function*() {
     }))
   )
 
-  // Calls per runner, before the kill, between kill and restart, after the restart.
+  // Calls per runner by when they started: before the kill, between kill and restart, after the restart.
   const phase = (sample: Sample) =>
-    sample.startedAt < killedAt! ? "before kill" : sample.startedAt < restartedAt! ? "b down" : "after restart"
+    sample.startedAt < killedAt! ? "before kill" : sample.startedAt < restartedAt! ? "while b down" : "after restart"
   const perRunner: Record<string, Record<string, number>> = {}
   for (const sample of remote) {
     if (sample.runner === undefined) continue
     const row = (perRunner[phase(sample)] ??= {})
     row[sample.runner] = (row[sample.runner] ?? 0) + 1
   }
-  console.log("\ncalls answered per runner (the mix's spin-2ms and where calls, which name their runner):")
+  console.log("\ncalls per runner, by when they started (spin-2ms and where calls, which name their runner):")
   for (const [name, row] of Object.entries(perRunner)) {
     console.log(
       `  ${name.padEnd(14)} ${names.map((runner) => `${runner}: ${String(row[runner] ?? 0).padStart(5)}`).join("  ")}`
