@@ -28,6 +28,8 @@ interface Example {
   /** the source line of the example's first line of code, 1-based */
   readonly line: number
   readonly code: string
+  /** per line of code, how many characters of the comment (` * `) stand before it in the source */
+  readonly indents: ReadonlyArray<number>
   /** the module it becomes in the scratch folder */
   readonly module: string
 }
@@ -49,7 +51,8 @@ const extract = (path: string): Array<Example> => {
   const examples: Array<Example> = []
   for (const comment of text.matchAll(/\/\*\*[\s\S]*?\*\//g)) {
     const first = lineAt(text, comment.index)
-    const lines = comment[0].split("\n").map((line) => line.replace(/^\s*\*? ?/, ""))
+    const raw = comment[0].split("\n")
+    const lines = raw.map((line) => line.replace(/^\s*\*? ?/, ""))
     let start: number | undefined
     for (let i = 0; i < lines.length; i++) {
       const line = lines[i]!.trimEnd()
@@ -60,6 +63,7 @@ const extract = (path: string): Array<Example> => {
           file,
           line,
           code: lines.slice(start, i).join("\n") + "\n",
+          indents: raw.slice(start, i).map((line, j) => line.length - lines[start! + j]!.length),
           module: `${
             file.replace(/^packages\/compute\/src\//, "").replace(/\.ts$/, "").replaceAll("/", "_")
           }_${line}.ts`
@@ -120,7 +124,8 @@ for (const entry of output.split(/\n(?=\S)/)) {
   if (example !== undefined) {
     const source = example.code.split("\n")[line - 1] ?? ""
     if (code === "6133" && /^(export )?(const|let|class|function|interface|type) /.test(source)) continue
-    diagnostics.push(`${example.file}:${example.line + line - 1}:${column}: ${message}`)
+    const sourceColumn = Number(column) + (example.indents[line - 1] ?? 0)
+    diagnostics.push(`${example.file}:${example.line + line - 1}:${sourceColumn}: ${message}`)
   } else if (name === "tasks.ts") {
     diagnostics.push(`${relative(root, exampleTasks)}:${line}:${column}: ${message}`)
   } else {
