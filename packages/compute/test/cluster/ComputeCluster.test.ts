@@ -28,9 +28,21 @@ import {
 
 const frameLimit = 64 * 1024
 
-const Runner = ComputeCluster.layerRunner(Compute, { maxFrameSize: frameLimit }).pipe(
-  Layer.provide(ComputePool.layerInline({ tasks }))
-)
+/** The priorities the runner's pool was given, to see what travelled. */
+const priorities: Array<number | undefined> = []
+const RunnerPool = Layer.effect(
+  ComputePool.ComputePool,
+  Effect.map(Effect.service(ComputePool.ComputePool), (pool) =>
+    ComputePool.ComputePool.of({
+      ...pool,
+      execute: (task, payload, options) => {
+        priorities.push(options?.priority)
+        return pool.execute(task, payload, options)
+      }
+    }))
+).pipe(Layer.provide(ComputePool.layerInline({ tasks })))
+
+const Runner = ComputeCluster.layerRunner(Compute, { maxFrameSize: frameLimit }).pipe(Layer.provide(RunnerPool))
 const Client = ComputeCluster.layerClient(Compute, { threads: 4, maxFrameSize: frameLimit })
 const TestCluster = Layer.merge(Client, Runner).pipe(Layer.provideMerge(TestRunner.layer))
 
@@ -81,12 +93,27 @@ describe("ComputeCluster (in-process runner)", () => {
         assert.isAtMost(stats.submitted, 200)
       }))
 
-    it.effect("refuses a transfer list with InvalidOptions", () =>
+    it.effect("refuses what cannot go remote — a transfer list, a broadcast — with InvalidOptions", () =>
       Effect.gen(function*() {
         const buffer = new ArrayBuffer(8)
-        const reason = reasonOf(yield* Effect.exit(ComputePool.execute(Square, 1, { transfer: [buffer] })))
-        assert.strictEqual(reason._tag, "InvalidOptions")
+        const transfer = reasonOf(yield* Effect.exit(ComputePool.execute(Square, 1, { transfer: [buffer] })))
+        assert.strictEqual(transfer._tag, "InvalidOptions")
+        assert.strictEqual((transfer as ComputeError.InvalidOptions).key, "transfer")
         assert.strictEqual(buffer.byteLength, 8, "nothing was moved")
+        const broadcast = reasonOf(yield* Effect.exit(ComputePool.broadcast(Square, 2)))
+        assert.strictEqual((broadcast as ComputeError.InvalidOptions).key, "broadcast")
+      }))
+
+    it.effect("carries a call's priority to the runner's pool", () =>
+      Effect.gen(function*() {
+        priorities.length = 0
+        assert.strictEqual(yield* ComputePool.execute(Square, 6, { priority: 3 }), 36)
+        assert.strictEqual(
+          yield* ComputePool.execute(Square, 6, { priority: -1 }).pipe(ComputeCluster.withKey("k")),
+          36
+        )
+        assert.strictEqual(yield* ComputePool.execute(Square, 6), 36)
+        assert.deepStrictEqual(priorities, [3, -1, undefined])
       }))
 
     it.effect("refuses a payload or a result past the frame limit, with EncodingError, and keeps serving", () =>
