@@ -99,6 +99,12 @@ describe("ComputeCluster: three runner processes and Postgres", { timeout: 120_0
   it.layer(TestCluster, { timeout: 90_000, excludeTestServices: true })((it) => {
     it.effect("spreads calls over all three runners", () =>
       Effect.gen(function*() {
+        // Ready runners may still be taking their shards: wait until each answers, then count.
+        yield* waitFor(
+          "all three runners answer",
+          30_000,
+          Effect.map(spread(60), (seen) => Object.keys(seen).length === 3)
+        )
         const byRunner = yield* spread(300)
         assert.deepStrictEqual(Object.keys(byRunner).toSorted(), names)
         // One entity per shard, equal weights: about 100 each; the hash ring is not exact.
