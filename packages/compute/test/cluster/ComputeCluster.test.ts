@@ -4,7 +4,7 @@
  */
 import { afterAll, assert, describe, it } from "@effect/vitest"
 import { Cause, Effect, Exit, Fiber, Layer } from "effect"
-import { ComputeCluster, ComputeError, ComputeParallel, ComputePool } from "effect-compute"
+import { ComputeCluster, ComputeError, ComputeParallel, ComputePool, ComputeScope } from "effect-compute"
 import * as Sharding from "effect/cluster/Sharding"
 import * as TestRunner from "effect/cluster/TestRunner"
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs"
@@ -91,6 +91,25 @@ describe("ComputeCluster (in-process runner)", () => {
         assert.strictEqual(stats.threads, 4)
         // 4 threads: about 8 chunks per thread, so 32 calls for 1,000 items, not 1,000.
         assert.isAtMost(stats.submitted, 200)
+      }))
+
+    it.effect("runs join and compute scopes unchanged", () =>
+      Effect.gen(function*() {
+        assert.deepStrictEqual(
+          yield* ComputePool.join(ComputePool.execute(Square, 2), ComputePool.execute(Square, 3)),
+          [
+            4,
+            9
+          ]
+        )
+        const squares = yield* ComputeScope.scoped<
+          number,
+          ComputeError.ComputeError | Negative,
+          ComputePool.ComputePool
+        >(
+          (scope) => Effect.forEach([1, 2, 3, 4], (n) => scope.spawn(ComputePool.execute(Square, n)))
+        )
+        assert.deepStrictEqual(squares, [1, 4, 9, 16])
       }))
 
     it.effect("refuses what cannot go remote — a transfer list, a broadcast — with InvalidOptions", () =>
