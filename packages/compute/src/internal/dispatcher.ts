@@ -1,11 +1,13 @@
 /**
  * The pool's machinery on the main thread: admission, dispatch to the least-loaded worker in batches, work stealing,
- * results, cancellation and shutdown. Every job leaves through {@link Dispatcher.end}, which counts its outcome once.
+ * broadcasts, results, cancellation and shutdown. Every job leaves through {@link Dispatcher.end}, which counts its
+ * outcome once.
  *
  * One concept — moving jobs from callers to workers and their outcomes back — kept in one file (over 400 lines)
- * because dispatch, stealing, results and cancellation all act on the same jobs and workers. Its parts that stand
- * alone are modules of their own: the queue (`jobQueue.ts`), the live workers and their replacement (`workers.ts`),
- * outcomes (`outcome.ts`), subtasks (`subtasks.ts`) and the thread and clock (`thread.ts`).
+ * because dispatch, stealing, broadcasts, results and cancellation all act on the same jobs and workers. Its parts
+ * that stand alone are modules of their own: the queue with its priority lanes (`jobQueue.ts`), the live workers —
+ * replacement, recycling, elastic size (`workers.ts`), poison tasks (`quarantine.ts`), outcomes (`outcome.ts`), what a
+ * worker's report means (`settlement.ts`), subtasks (`subtasks.ts`) and the thread and clock (`thread.ts`).
  *
  * It is plain callbacks, not fibers: the dispatch path of one task is a few object writes and, per batch of tasks,
  * one `postMessage`. `ComputePool` wraps it in Effects.
@@ -18,7 +20,7 @@ import { JobQueue } from "./jobQueue.ts"
 import { noOutcomes, type Outcome, type OutcomeCounts, outcomeOf } from "./outcome.ts"
 import * as Protocol from "./protocol.ts"
 import { Quarantine, type QuarantineOptions } from "./quarantine.ts"
-import type { Settlement } from "./settlement.ts"
+import { fromWorker, type Settlement } from "./settlement.ts"
 import { Subtasks } from "./subtasks.ts"
 import type { Clock, Timer, WorkerThread } from "./thread.ts"
 import { type RecyclePolicy, Workers } from "./workers.ts"
@@ -616,49 +618,12 @@ export class Dispatcher {
       const job = worker.jobs.get(id)
       if (job === undefined) return
       ended++
-      this.end(job, this.settlementOf(job, worker, outcome, value), runMs)
+      this.end(job, fromWorker(job.task, job.kind, worker.id, outcome, value), runMs)
     })
     this.workers.finished(worker, ended)
     this.updateGauges()
     // More work for this worker, or, once it is idle, work to take from a busy one.
     if (this.jobs.queued > 0 || worker.load === 0) this.scheduleDispatch()
-  }
-
-  private settlementOf(job: Job, worker: WorkerSlot, outcome: Protocol.Outcome, value: unknown): Settlement {
-    switch (outcome) {
-      case Protocol.Outcome.Success: {
-        const decoded = Codec.decodeSuccess(job.task.success, job.kind, value)
-        return decoded.ok ? { _tag: "Success", value: decoded.value } : {
-          _tag: "Encoding",
-          direction: "result",
-          message: `the result of task "${job.task.name}" could not be decoded: ${decoded.error}`
-        }
-      }
-      case Protocol.Outcome.Failure: {
-        const decoded = Codec.decode(job.task.failure, value)
-        return decoded.ok ? { _tag: "Failure", error: decoded.value } : {
-          _tag: "Encoding",
-          direction: "result",
-          message: `the failure of task "${job.task.name}" could not be decoded: ${decoded.error}`
-        }
-      }
-      case Protocol.Outcome.Defect:
-        return { _tag: "Defect", workerId: worker.id, info: value as Protocol.ErrorInfo }
-      case Protocol.Outcome.Interrupted:
-        return { _tag: "Interrupted" }
-      case Protocol.Outcome.NotServed:
-        return { _tag: "NotServed" }
-      case Protocol.Outcome.ComputeFailure:
-        return { _tag: "ComputeFailure", encoded: value }
-      case Protocol.Outcome.PayloadUndecodable:
-        return {
-          _tag: "Encoding",
-          direction: "payload",
-          message: `the worker could not decode the payload of task "${job.task.name}": ${String(value)}`
-        }
-      case Protocol.Outcome.ResultUnsendable:
-        return { _tag: "Encoding", direction: "result", message: `task "${job.task.name}": ${String(value)}` }
-    }
   }
 
   private updateGauges(): void {

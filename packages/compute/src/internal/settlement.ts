@@ -1,6 +1,6 @@
 /**
- * How a task ended, as plain data (it also crosses to a worker whose task spawned the task), and the caller's Effect
- * built from it.
+ * How a task ended, as plain data (it also crosses to a worker whose task spawned the task): read from its worker's
+ * report, and turned into the caller's Effect.
  */
 import * as Effect from "effect/Effect"
 import {
@@ -13,8 +13,9 @@ import {
   WorkerCrashed,
   WorkerStartFailed
 } from "../ComputeError.ts"
+import type * as ComputeTask from "../ComputeTask.ts"
 import * as Codec from "./codec.ts"
-import type * as Protocol from "./protocol.ts"
+import * as Protocol from "./protocol.ts"
 
 /** How a job ended, from the pool's point of view: the caller's Effect is built from it. */
 export type Settlement =
@@ -135,5 +136,49 @@ export const toEffect = (task: { readonly name: string }, settlement: Settlement
           reason: new WorkerStartFailed({ workerId: settlement.workerId, message: settlement.message })
         })
       )
+  }
+}
+
+/** How a job ended, from its worker's report: the encoded value decoded with the task's schemas. */
+export const fromWorker = (
+  task: ComputeTask.Any,
+  kind: Protocol.Kind,
+  workerId: number,
+  outcome: Protocol.Outcome,
+  value: unknown
+): Settlement => {
+  switch (outcome) {
+    case Protocol.Outcome.Success: {
+      const decoded = Codec.decodeSuccess(task.success, kind, value)
+      return decoded.ok ? { _tag: "Success", value: decoded.value } : {
+        _tag: "Encoding",
+        direction: "result",
+        message: `the result of task "${task.name}" could not be decoded: ${decoded.error}`
+      }
+    }
+    case Protocol.Outcome.Failure: {
+      const decoded = Codec.decode(task.failure, value)
+      return decoded.ok ? { _tag: "Failure", error: decoded.value } : {
+        _tag: "Encoding",
+        direction: "result",
+        message: `the failure of task "${task.name}" could not be decoded: ${decoded.error}`
+      }
+    }
+    case Protocol.Outcome.Defect:
+      return { _tag: "Defect", workerId: workerId, info: value as Protocol.ErrorInfo }
+    case Protocol.Outcome.Interrupted:
+      return { _tag: "Interrupted" }
+    case Protocol.Outcome.NotServed:
+      return { _tag: "NotServed" }
+    case Protocol.Outcome.ComputeFailure:
+      return { _tag: "ComputeFailure", encoded: value }
+    case Protocol.Outcome.PayloadUndecodable:
+      return {
+        _tag: "Encoding",
+        direction: "payload",
+        message: `the worker could not decode the payload of task "${task.name}": ${String(value)}`
+      }
+    case Protocol.Outcome.ResultUnsendable:
+      return { _tag: "Encoding", direction: "result", message: `task "${task.name}": ${String(value)}` }
   }
 }
