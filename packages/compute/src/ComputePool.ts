@@ -6,7 +6,10 @@
  * - {@link layerInline} runs the same tasks on the calling thread, for unit tests (payloads and results still go
  *   through their schemas and a structured clone, so a test catches what would not cross a thread).
  * - {@link execute} runs one task; {@link join} runs two pool calls at once; any `Effect.all(..., { concurrency })`
- *   of pool calls works too.
+ *   of pool calls works too; {@link broadcast} runs one on every worker.
+ *
+ * Over 400 lines, as one concept: the service and the ways to build it. Most of the length is the options' docs and
+ * the example each export carries; the machinery is in `internal/` (the dispatcher, the workers, the worker runtime).
  *
  * @since 0.1.0
  * @module

@@ -67,13 +67,12 @@ export const outcomeOfExit = (exit: Exit.Exit<unknown, unknown>): Outcome =>
     : "failure"
 
 /** What either layer knows of itself at one moment: the input of its stats and its snapshot. */
-export interface PoolState {
-  readonly threads: number
-  readonly liveWorkers: number
-  readonly activeTasks: number
-  readonly queuedTasks: number
-  readonly workerRestarts: number
-  readonly workerRecycles: number
+export interface PoolState extends
+  Pick<
+    PoolStats,
+    "threads" | "liveWorkers" | "activeTasks" | "queuedTasks" | "workerRestarts" | "workerRecycles"
+  >
+{
   readonly counts: OutcomeCounts
 }
 
