@@ -122,6 +122,15 @@ console.log(JSON.stringify(
     ended,
     workerRestarts: stats.workerRestarts,
     activeAtEnd: stats.activeTasks,
+    queuedAtEnd: stats.queuedTasks,
+    outcomes: {
+      succeeded: stats.succeeded,
+      failed: stats.failed,
+      defects: stats.defects,
+      interrupted: stats.interrupted,
+      crashed: stats.crashed,
+      rejected: stats.rejected
+    },
     heapMbPerMinute: perMinute((p) => p.heapMb),
     rssMbPerMinute: perMinute((p) => p.rssMb),
     rssKbPerReplacement: Math.round(slopeOf((p) => p.workerRestarts, (p) => p.rssMb) * 1024 * 10) / 10
