@@ -20,7 +20,6 @@
  * @since 0.1.0
  * @module
  */
-import type * as Entity from "effect/cluster/Entity"
 import { RunnerAddress } from "effect/cluster/RunnerAddress"
 import type { Sharding } from "effect/cluster/Sharding"
 import type * as ShardingConfig from "effect/cluster/ShardingConfig"
@@ -28,12 +27,12 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
-import { ComputePool } from "./ComputePool.ts"
+import type { ComputePool } from "./ComputePool.ts"
 import type * as ComputeTask from "./ComputeTask.ts"
-import * as Client from "./internal/cluster/client.ts"
-import * as Frames from "./internal/cluster/frames.ts"
-import * as Rpcs from "./internal/cluster/rpcs.ts"
-import * as Runner from "./internal/cluster/runner.ts"
+import { CurrentCall } from "./internal/cluster/callOptions.ts"
+
+/** The cluster side of this module, loaded when a runner or client Layer is built (see internal/cluster/layers.ts). */
+const layers = Effect.promise(() => import("./internal/cluster/layers.ts"))
 
 const TypeId = "~effect-compute/ComputeCluster" as const
 
@@ -47,9 +46,8 @@ export interface TaskEntity<Tasks extends ReadonlyArray<ComputeTask.Any>> {
   readonly [TypeId]: typeof TypeId
   /** The entity type's name, the same on every runner and client. */
   readonly type: string
+  /** Each becomes three RPCs of the entity: `Name`, `Name/chunk` and `Name/persisted`. */
   readonly tasks: Tasks
-  /** The effect/cluster entity: three RPCs per task — `Name`, `Name/chunk` and `Name/persisted`. */
-  readonly entity: Entity.Any
 }
 
 /**
@@ -70,7 +68,14 @@ export interface TaskEntity<Tasks extends ReadonlyArray<ComputeTask.Any>> {
 export const make = <const Tasks extends ReadonlyArray<ComputeTask.Any>>(
   type: string,
   tasks: Tasks
-): TaskEntity<Tasks> => ({ [TypeId]: TypeId, type, tasks, entity: Rpcs.entityOf(type, tasks) })
+): TaskEntity<Tasks> => {
+  const names = new Set<string>()
+  for (const task of tasks) {
+    if (names.has(task.name)) throw new TypeError(`ComputeCluster.make("${type}"): two tasks are named "${task.name}"`)
+    names.add(task.name)
+  }
+  return { [TypeId]: TypeId, type, tasks }
+}
 
 /**
  * Options of {@link layerRunner}.
@@ -93,9 +98,6 @@ export interface RunnerOptions {
    */
   readonly maxFrameSize?: number | "unbounded" | undefined
 }
-
-const frameLimit = (option: number | "unbounded" | undefined): number | undefined =>
-  option === "unbounded" ? undefined : option ?? Frames.defaultMaxFrameSize
 
 /**
  * Hosts the task set on this runner, on the `ComputePool` it is given (the runner's own workers). Needs `Sharding`
@@ -128,18 +130,7 @@ export const layerRunner = <Tasks extends ReadonlyArray<ComputeTask.Any>>(
   tasks: TaskEntity<Tasks>,
   options: RunnerOptions = {}
 ): Layer.Layer<never, never, ComputePool | Sharding> =>
-  tasks.entity.toLayer(
-    Effect.map(
-      Effect.service(ComputePool),
-      (pool) => Runner.handlersOf(tasks.tasks, pool, frameLimit(options.maxFrameSize)) as any
-    ),
-    {
-      concurrency: options.concurrency ?? "unbounded",
-      maxIdleTime: options.maxIdleTime,
-      // A task's defect is already a failure (see the runner's handlers); nothing should restart the entity.
-      disableFatalDefects: true
-    }
-  ) as Layer.Layer<never, never, ComputePool | Sharding>
+  Layer.unwrap(Effect.map(layers, (cluster) => cluster.layerRunner(tasks.type, tasks.tasks, options)))
 
 /**
  * Options of {@link layerClient}.
@@ -202,17 +193,12 @@ export const layerClient = <Tasks extends ReadonlyArray<ComputeTask.Any>>(
   tasks: TaskEntity<Tasks>,
   options: ClientOptions = {}
 ): Layer.Layer<ComputePool, never, Sharding> =>
-  Layer.effect(
-    ComputePool,
-    Effect.map(
-      Client.make(tasks.entity, {
-        threads: options.threads ?? 8,
-        shardsPerGroup: options.shardsPerGroup ?? defaultShardsPerGroup,
-        maxFrameSize: frameLimit(options.maxFrameSize)
-      }),
-      (pool) => ComputePool.of(pool)
-    )
-  )
+  Layer.unwrap(Effect.map(layers, (cluster) =>
+    cluster.layerClient(tasks.type, tasks.tasks, {
+      threads: options.threads ?? 8,
+      shardsPerGroup: options.shardsPerGroup ?? defaultShardsPerGroup,
+      maxFrameSize: options.maxFrameSize
+    })))
 
 const defaultShardsPerGroup = 300
 
@@ -293,7 +279,7 @@ export const shardingConfig = (options: ShardingOptions = {}): Partial<ShardingC
  * @since 0.1.0
  */
 export const withKey = (key: string) => <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
-  Effect.provideService(effect, Client.CurrentCall, { key })
+  Effect.provideService(effect, CurrentCall, { key })
 
 /**
  * Makes the pool calls of an effect persisted under a key: the call is stored before it runs and its reply after,
@@ -315,4 +301,4 @@ export const withKey = (key: string) => <A, E, R>(effect: Effect.Effect<A, E, R>
  * @since 0.1.0
  */
 export const persisted = (key: string) => <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
-  Effect.provideService(effect, Client.CurrentCall, { key, persisted: true })
+  Effect.provideService(effect, CurrentCall, { key, persisted: true })

@@ -7,7 +7,6 @@ import * as Cause from "effect/Cause"
 import type * as Entity from "effect/cluster/Entity"
 import * as EntityId from "effect/cluster/EntityId"
 import { Sharding } from "effect/cluster/Sharding"
-import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Schema from "effect/Schema"
@@ -15,21 +14,11 @@ import { ComputeError } from "../../ComputeError.ts"
 import type { ComputePool, ExecuteOptions } from "../../ComputePool.ts"
 import type * as ComputeTask from "../../ComputeTask.ts"
 import * as Outcome from "../outcome.ts"
+import { CurrentCall } from "./callOptions.ts"
 import * as Frames from "./frames.ts"
 import * as RemoteErrors from "./remoteErrors.ts"
 import { chunkTag, persistedTag, priorityHeader } from "./rpcs.ts"
 import * as Slots from "./slots.ts"
-
-/** How one call travels: its key (same key, same runner) and whether it is persisted. */
-export interface CallOptions {
-  readonly key?: string | undefined
-  readonly persisted?: boolean | undefined
-}
-
-/** The call options of the current fiber; set by `ComputeCluster.withKey` and `ComputeCluster.persisted`. */
-export const CurrentCall = Context.Reference<CallOptions>("effect-compute/ComputeCluster/CurrentCall", {
-  defaultValue: () => ({})
-})
 
 export interface ClientSettings {
   readonly threads: number

@@ -47,19 +47,6 @@ export const rpcsOf = (task: ComputeTask.Any): ReadonlyArray<Rpc.Any> => {
   ]
 }
 
-/** Fails with a TypeError naming the duplicate when two tasks of a set share a name. */
-export const checkNames = (type: string, tasks: ReadonlyArray<ComputeTask.Any>): void => {
-  const seen = new Set<string>()
-  for (const task of tasks) {
-    if (seen.has(task.name)) {
-      throw new TypeError(`ComputeCluster.make("${type}"): two tasks are named "${task.name}"`)
-    }
-    seen.add(task.name)
-  }
-}
-
-/** The entity of a task set. */
-export const entityOf = (type: string, tasks: ReadonlyArray<ComputeTask.Any>): Entity.Any => {
-  checkNames(type, tasks)
-  return Entity.make(type, tasks.flatMap(rpcsOf))
-}
+/** The entity of a task set (whose names `ComputeCluster.make` has checked are distinct). */
+export const entityOf = (type: string, tasks: ReadonlyArray<ComputeTask.Any>): Entity.Any =>
+  Entity.make(type, tasks.flatMap(rpcsOf))
