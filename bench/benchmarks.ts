@@ -2,7 +2,7 @@
  * The benchmarks: what each measures, its size (full and quick), and which pools run it.
  */
 import { ComputeParallel } from "effect-compute"
-import { monitorEventLoopDelay } from "node:perf_hooks"
+import { monitorEventLoopDelay, performance } from "node:perf_hooks"
 import type { BenchPool, PoolName } from "./pools.ts"
 import { fib } from "./workload.ts"
 
@@ -188,6 +188,37 @@ export const benchmarks: ReadonlyArray<Benchmark> = [
       const before = cpuMicros()
       await pool.windowed(n, 64, 0, 1)
       return (cpuMicros() - before) / n
+    }
+  },
+  {
+    name: "main-busy",
+    // The ceiling on how far a pool scales with cores: every task costs the main thread this much of its own time.
+    // Measured as the main thread's event-loop busy time (not process CPU, which counts the workers' threads too).
+    title: "main-thread busy time per no-op task, 1,000 in flight",
+    unit: "µs/task",
+    higherIsBetter: false,
+    pools: pooled,
+    run: async (pool, sizes, scale) => {
+      const n = count(sizes, 100_000, 5_000, scale)
+      const before = performance.eventLoopUtilization()
+      await pool.windowed(n, 1_000, 0, 1)
+      return (performance.eventLoopUtilization(before).active * 1_000) / n
+    }
+  },
+  {
+    name: "subtask",
+    title: "spawn + join of a no-op subtask from inside a worker",
+    unit: "µs/subtask",
+    higherIsBetter: false,
+    pools: ["effect-compute"],
+    run: async (pool, sizes, scale) => {
+      const n = count(sizes, 5_000, 500, scale)
+      let result = 0
+      const ms = await timed(async () => {
+        result = await pool.subtasks!(n)
+      })
+      if (result !== n) throw new Error(`subtask: ${n} no-op subtasks summed to ${result}`)
+      return (ms * 1_000) / n
     }
   },
   {

@@ -20,7 +20,7 @@ import { fastFailover, layerClient } from "../packages/compute/test/cluster/fixt
 import { DatabaseService, layerDatabase } from "../packages/compute/test/cluster/fixtures/postgres.ts"
 import { layerRunners } from "../packages/compute/test/cluster/fixtures/processes.ts"
 import { BenchRpcs } from "./rpcs.ts"
-import { BenchCluster, Noop, ParallelFib, Pid, Spin, SumView } from "./tasks.ts"
+import { BenchCluster, Noop, ParallelFib, Pid, SpawnNoops, Spin, SumView } from "./tasks.ts"
 import { fib, spin } from "./workload.ts"
 
 /** `op` 0 is a no-op echo of `n`; `op` 1 spins `n` iterations. */
@@ -37,6 +37,8 @@ export interface BenchPool {
   readonly sum?: (array: Float64Array, parts: number) => Promise<number>
   /** Fork-join Fibonacci of `n`, forking until `cutoff`. */
   readonly fib?: (n: number, cutoff: number) => Promise<number>
+  /** One task that spawns and joins `count` no-op subtasks, one after another, from inside its worker. */
+  readonly subtasks?: (count: number) => Promise<number>
   /**
    * Spins `iterations` for each of `count` tasks on the calling thread, yielding to the event loop between tasks: the
    * best an inline program can do for its event-loop delay. Only the inline pool has it.
@@ -129,6 +131,7 @@ export const effectCompute = async (
       )
     },
     fib: (n, cutoff) => runtime.runPromise(pool.execute(ParallelFib, [n, cutoff])),
+    subtasks: (count) => runtime.runPromise(pool.execute(SpawnNoops, count)),
     close: () => runtime.dispose()
   }
 }

@@ -50,6 +50,27 @@ export const ParallelFib: ComputeTask.ComputeTask<
       )
 })
 
+/**
+ * Spawns `n` no-op subtasks one after another from inside a worker and joins each: what one subtask costs a task that
+ * forks (today a round trip through the main thread).
+ */
+export const SpawnNoops: ComputeTask.ComputeTask<
+  "SpawnNoops",
+  typeof Schema.Number,
+  typeof Schema.Number,
+  Schema.Never,
+  ComputePool.ComputePool
+> = ComputeTask.make("SpawnNoops", {
+  payload: Schema.Number,
+  success: Schema.Number,
+  handler: (n) =>
+    Effect.gen(function*() {
+      let sum = 0
+      for (let i = 0; i < n; i++) sum += yield* ComputePool.execute(Noop, 1)
+      return sum
+    })
+})
+
 /** The process that ran the call: how the cluster pools' warm-up knows every runner is answering. */
 export const Pid = ComputeTask.make("Pid", {
   payload: Schema.Number,

@@ -1,4 +1,4 @@
 import { ComputeWorker } from "effect-compute"
-import { Noop, ParallelFib, Pid, Spin, SumView } from "../tasks.ts"
+import { Noop, ParallelFib, Pid, SpawnNoops, Spin, SumView } from "../tasks.ts"
 
-ComputeWorker.serve({ tasks: [Noop, Spin, SumView, ParallelFib, Pid] })
+ComputeWorker.serve({ tasks: [Noop, Spin, SumView, ParallelFib, SpawnNoops, Pid] })
