@@ -40,9 +40,9 @@ describe("a TypeScript app with its own strict tsconfig: the README's quick star
 
   it("imports each public module on its own, and no internal one", () => {
     assert.deepStrictEqual(lines(runOn("node24", ["subpaths.ts"], dir)), [
-      "modules: ComputeConfig, ComputeError, ComputeMetrics, ComputeParallel, ComputePlacement, ComputePool, " +
-      "ComputeScope, ComputeTask, ComputeWorker; defaultThreads(16) = 8",
-      "effect-compute/internal/pool: ERR_PACKAGE_PATH_NOT_EXPORTED"
+      "modules: ComputeCluster, ComputeConfig, ComputeError, ComputeMetrics, ComputeParallel, ComputePlacement, " +
+      "ComputePool, ComputeScope, ComputeTask, ComputeWorker; defaultThreads(16) = 8",
+      "effect-compute/internal/dispatcher: ERR_PACKAGE_PATH_NOT_EXPORTED"
     ])
   })
 })

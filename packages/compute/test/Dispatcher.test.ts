@@ -313,4 +313,22 @@ describe("the dispatcher, on fake threads and the TestClock", () => {
       assert.strictEqual(dispatcher.restarts, 0, "a recycle is not a restart")
       assert.strictEqual(spawned.length, 2, "no second replacement after it left")
     }))
+
+  it.effect("tasks waiting while a replacement waits out its backoff spawn no extra worker", () =>
+    Effect.gen(function*() {
+      for (const maxThreads of [1, 2]) {
+        const { spawned, submit } = yield* setup(1, { maxThreads })
+        // Two crashes in a row without a finished task: the second replacement waits 25 ms.
+        spawned[0]!.exit(1)
+        spawned[1]!.ready()
+        spawned[1]!.exit(1)
+        assert.strictEqual(spawned.length, 2)
+        for (let i = 0; i < 5; i++) submit(i)
+        yield* turn
+        // A fixed pool never grows; an elastic one counts the pending replacement against maxThreads (2).
+        assert.strictEqual(spawned.length, maxThreads === 1 ? 2 : 3, `maxThreads ${maxThreads}`)
+        yield* advance(25)
+        assert.strictEqual(spawned.length, maxThreads === 1 ? 3 : 4, `the replacement, maxThreads ${maxThreads}`)
+      }
+    }))
 })

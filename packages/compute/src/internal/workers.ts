@@ -128,9 +128,14 @@ export class Workers {
     return { leaving, terminated: Promise.allSettled(leaving.map((worker) => worker.thread.terminate())) }
   }
 
-  /** Tasks wait and every worker is busy: add one, up to `maxThreads`, while fewer are starting than tasks wait. */
+  /**
+   * Tasks wait and every worker is busy: an elastic pool adds one, up to `maxThreads` (counting the replacements that
+   * wait out their backoff), while fewer are starting than tasks wait. A fixed-size pool never grows: a crash's
+   * replacement is the only way it gets a worker back, backoff included.
+   */
   grow(waiting: number): void {
-    if (this.closed || this.all.length >= this.host.maxThreads) return
+    if (this.closed || this.host.maxThreads <= this.host.threads) return
+    if (this.all.length + this.respawnTimers.size >= this.host.maxThreads) return
     let starting = 0
     for (const worker of this.all) if (!worker.ready) starting++
     if (starting < waiting) this.spawn()
