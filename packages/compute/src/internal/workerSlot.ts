@@ -27,8 +27,9 @@ export class WorkerSlot {
   tasksRun = 0
   /** `clock.now()` of its last heap check, for `recycleAboveHeapMb` */
   heapCheckedAt = 0
-  /** running while it sits idle in a pool that may shrink, and until its age limit */
+  /** running while it sits idle in a pool that may shrink */
   idleTimer: Timer | undefined = undefined
+  /** until its age limit; once it is leaving, until the deadline for its exit */
   ageTimer: Timer | undefined = undefined
   /** shared with the worker: see `Protocol.Claim` */
   readonly claims: Int32Array
