@@ -275,7 +275,7 @@ export class Dispatcher {
     worker.take(job)
     this.workers.busy(worker)
     const batch: Batch = { message: Protocol.runMessage(), jobs: [job], transfer: undefined }
-    Protocol.pushRunEntry(batch.message, runEntryOf(job))
+    pushEntry(batch.message, job)
     this.post(worker, batch)
     this.updateGauges()
     return job
@@ -512,7 +512,7 @@ export class Dispatcher {
         batches.set(worker, batch)
       }
       // The encoded payload stays with the job until it ends, in case it is taken back and sent elsewhere.
-      Protocol.pushRunEntry(batch.message, runEntryOf(job))
+      pushEntry(batch.message, job)
       batch.jobs.push(job)
       if (job.transfer !== undefined) (batch.transfer ??= []).push(...job.transfer)
     }
@@ -667,14 +667,8 @@ export class Dispatcher {
   }
 }
 
-const runEntryOf = (job: Job): Protocol.RunEntryFields => ({
-  id: job.id,
-  name: job.task.name,
-  kind: job.kind,
-  claim: job.claim,
-  payload: job.encoded,
-  trace: job.trace
-})
+const pushEntry = (message: Protocol.RunMessage, job: Job): void =>
+  Protocol.pushRunEntry(message, job.id, job.task.name, job.kind, job.claim, job.encoded, job.trace)
 
 const closedBeforeRun = (job: Job): Settlement => ({
   _tag: "Closed",

@@ -20,22 +20,30 @@ export type RunMessage = [tag: typeof Run, urgent: 0 | 1, ...entries: Array<unkn
 const RunHeader = 2
 const RunEntry = 6
 
-/** One task of a Run message. */
-export interface RunEntryFields {
-  readonly id: number
-  readonly name: string
-  readonly kind: Kind
+/** The fields of one task of a Run message, in order (positional, so that reading one allocates nothing). */
+export type RunEntryReader = (
+  id: number,
+  name: string,
+  kind: Kind,
   /** the task's cell in the worker's claims array (see {@link Claim}) */
-  readonly claim: number
-  readonly payload: unknown
+  claim: number,
+  payload: unknown,
   /** `[traceId, spanId]` of the caller's span when the pool traces */
-  readonly trace: readonly [string, string] | undefined
-}
+  trace: readonly [string, string] | undefined
+) => void
 
 export const runMessage = (urgent: 0 | 1 = 0): RunMessage => [Run, urgent]
 
-export const pushRunEntry = (message: RunMessage, entry: RunEntryFields): void => {
-  message.push(entry.id, entry.name, entry.kind, entry.claim, entry.payload, entry.trace)
+export const pushRunEntry = (
+  message: RunMessage,
+  id: number,
+  name: string,
+  kind: Kind,
+  claim: number,
+  payload: unknown,
+  trace: readonly [string, string] | undefined
+): void => {
+  message.push(id, name, kind, claim, payload, trace)
 }
 
 export const runEntryCount = (message: RunMessage): number => (message.length - RunHeader) / RunEntry
@@ -46,16 +54,16 @@ export const runMessageOf = (message: RunMessage, index: number): RunMessage => 
   return [Run, message[1], ...message.slice(start, start + RunEntry)]
 }
 
-export const forEachRunEntry = (message: RunMessage, f: (entry: RunEntryFields) => void): void => {
+export const forEachRunEntry = (message: RunMessage, f: RunEntryReader): void => {
   for (let i = RunHeader; i < message.length; i += RunEntry) {
-    f({
-      id: message[i] as number,
-      name: message[i + 1] as string,
-      kind: message[i + 2] as Kind,
-      claim: message[i + 3] as number,
-      payload: message[i + 4],
-      trace: message[i + 5] as readonly [string, string] | undefined
-    })
+    f(
+      message[i] as number,
+      message[i + 1] as string,
+      message[i + 2] as Kind,
+      message[i + 3] as number,
+      message[i + 4],
+      message[i + 5] as readonly [string, string] | undefined
+    )
   }
 }
 

@@ -207,12 +207,14 @@ export const start = (options: WorkerRuntimeOptions): void => {
     loop()
   }
 
+  const runAndFlush: Protocol.RunEntryReader = (id, name, kind, claim, payload, trace) => {
+    runOne(id, name, kind, claim, payload, trace)
+    outbox.flushIfDue()
+  }
+
   const onRun = (message: Protocol.RunMessage) => {
     outbox.beginRun()
-    Protocol.forEachRunEntry(message, (entry) => {
-      runOne(entry.id, entry.name, entry.kind, entry.claim, entry.payload, entry.trace)
-      outbox.flushIfDue()
-    })
+    Protocol.forEachRunEntry(message, runAndFlush)
     outbox.endRun(message[1] === 1)
   }
 

@@ -47,7 +47,7 @@ export class FakeThread implements Thread.WorkerThread {
   get received(): Array<number> {
     const ids: Array<number> = []
     for (const message of this.posted) {
-      if (message[0] === Protocol.Run) Protocol.forEachRunEntry(message, (entry) => ids.push(entry.id))
+      if (message[0] === Protocol.Run) Protocol.forEachRunEntry(message, (id) => ids.push(id))
     }
     return ids
   }
@@ -57,8 +57,8 @@ export class FakeThread implements Thread.WorkerThread {
     for (const message of this.posted) {
       if (message[0] !== Protocol.Run) continue
       let claim = -1
-      Protocol.forEachRunEntry(message, (entry) => {
-        if (entry.id === id) claim = entry.claim
+      Protocol.forEachRunEntry(message, (entryId, _name, _kind, entryClaim) => {
+        if (entryId === id) claim = entryClaim
       })
       if (claim >= 0) return claim
     }
