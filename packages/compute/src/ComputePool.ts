@@ -195,6 +195,12 @@ export interface ComputePoolOptions {
   readonly onQueueFull?: "suspend" | "fail" | undefined
   /** How long an interrupted task may ignore its signal before its worker is terminated. Default 1 second. */
   readonly interruptGracePeriod?: Duration.Input | undefined
+  /**
+   * How long a worker may take to become ready (load its entry, build its per-worker Layer) before it is terminated
+   * and counted as a start failure — so an entry or Layer that never finishes fails the Layer (or, for a
+   * replacement, its queued tasks after three in a row) instead of leaving callers waiting. Default 60 seconds.
+   */
+  readonly workerStartTimeout?: Duration.Input | undefined
   /** On shutdown, how long in-flight and queued tasks may finish before they fail with `PoolClosed`. Default 10 s. */
   readonly shutdownTimeout?: Duration.Input | undefined
   /**
@@ -275,6 +281,7 @@ const resolveOptions = Effect.fnUntraced(function*(options: MakeOptions) {
     maxInFlightPerWorker: yield* positiveIntegerOr("maxInFlightPerWorker", options.maxInFlightPerWorker, 16),
     maxThreads,
     idleTimeoutMs: yield* millisOr("idleTimeout", options.idleTimeout, 30_000),
+    startTimeoutMs: yield* millisOr("workerStartTimeout", options.workerStartTimeout, 60_000),
     recycle: {
       maxTasks: options.maxTasksPerWorker === undefined
         ? undefined

@@ -26,6 +26,7 @@ const setup = (threads: number, options: Partial<DispatcherOptions> = {}) =>
         threads,
         maxThreads: threads,
         idleTimeoutMs: 30_000,
+        startTimeoutMs: 60_000,
         recycle: { maxTasks: undefined, maxAgeMs: undefined, maxHeapMb: undefined },
         maxInFlightPerWorker: 16,
         maxQueue: 1_000,
@@ -330,5 +331,40 @@ describe("the dispatcher, on fake threads and the TestClock", () => {
         yield* advance(25)
         assert.strictEqual(spawned.length, maxThreads === 1 ? 3 : 4, `the replacement, maxThreads ${maxThreads}`)
       }
+    }))
+
+  it.effect("a worker that never becomes ready is terminated at its start deadline, and the start fails", () =>
+    Effect.gen(function*() {
+      const clock = testClock(yield* Effect.context<never>())
+      const spawned: Array<FakeThread> = []
+      const dispatcher = new Dispatcher(
+        {
+          threads: 1,
+          maxThreads: 1,
+          idleTimeoutMs: 30_000,
+          startTimeoutMs: 5_000,
+          recycle: { maxTasks: undefined, maxAgeMs: undefined, maxHeapMb: undefined },
+          maxInFlightPerWorker: 16,
+          maxQueue: 1_000,
+          onQueueFull: "suspend",
+          interruptGraceMs: 1_000,
+          quarantine: undefined,
+          priorityAgingMs: 100
+        },
+        (id) => {
+          const thread = new FakeThread(id)
+          spawned.push(thread)
+          return thread
+        },
+        clock
+      )
+      let failure: string | undefined
+      dispatcher.start().catch((error: { message: string }) => failure = error.message)
+      yield* advance(4_999)
+      assert.isFalse(spawned[0]!.terminated, "terminated before its deadline")
+      yield* advance(1)
+      assert.isTrue(spawned[0]!.terminated)
+      yield* turn
+      assert.include(failure ?? "", "did not become ready within 5000 ms")
     }))
 })

@@ -39,6 +39,8 @@ export interface DispatcherOptions {
   /** how long an extra worker may sit idle before the pool shrinks */
   readonly idleTimeoutMs: number
   readonly recycle: RecyclePolicy
+  /** a worker not ready this long after it was spawned is terminated */
+  readonly startTimeoutMs: number
   readonly maxInFlightPerWorker: number
   readonly maxQueue: number
   readonly onQueueFull: "suspend" | "fail"
@@ -120,6 +122,7 @@ export class Dispatcher {
       maxThreads: options.maxThreads,
       idleTimeoutMs: options.idleTimeoutMs,
       recycle: options.recycle,
+      startTimeoutMs: options.startTimeoutMs,
       maxInFlightPerWorker: options.maxInFlightPerWorker,
       spawnThread,
       clock,

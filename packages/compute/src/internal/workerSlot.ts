@@ -29,7 +29,7 @@ export class WorkerSlot {
   heapCheckedAt = 0
   /** running while it sits idle in a pool that may shrink */
   idleTimer: Timer | undefined = undefined
-  /** until its age limit; once it is leaving, until the deadline for its exit */
+  /** until it is ready (its start deadline), then until its age limit, then, leaving, until its exit deadline */
   ageTimer: Timer | undefined = undefined
   /** shared with the worker: see `Protocol.Claim` */
   readonly claims: Int32Array

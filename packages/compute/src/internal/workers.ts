@@ -49,6 +49,8 @@ export interface WorkersHost {
   /** how long an extra worker may sit idle before the pool shrinks */
   readonly idleTimeoutMs: number
   readonly recycle: RecyclePolicy
+  /** a worker that has not become ready this long after it was spawned is terminated (a start failure) */
+  readonly startTimeoutMs: number
   readonly maxInFlightPerWorker: number
   readonly spawnThread: (id: number) => WorkerThread
   readonly clock: Clock
@@ -229,6 +231,17 @@ export class Workers {
     }
     const worker = new WorkerSlot(id, thread, host.maxInFlightPerWorker + suspendedCapacity)
     this.all.push(worker)
+    // An entry or a per-worker Layer that never finishes would leave the pool waiting for this worker for ever.
+    worker.ageTimer = clock.setTimeout(() => {
+      worker.ageTimer = undefined
+      if (!worker.ready) {
+        this.kill(
+          worker,
+          `worker ${id} did not become ready within ${host.startTimeoutMs} ms (its entry or per-worker Layer never ` +
+            `finished)`
+        )
+      }
+    }, host.startTimeoutMs)
     thread.onMessage((message) => {
       worker.lastHeard = clock.now()
       switch (message[0]) {
@@ -259,6 +272,7 @@ export class Workers {
 
   private onReady(worker: WorkerSlot): void {
     worker.ready = true
+    this.clearTimers(worker)
     this.startFailures = 0
     worker.forget = this.host.watch?.(worker.id, () => worker.thread.utilization())
     const { maxAgeMs } = this.host.recycle
@@ -304,7 +318,8 @@ export class Workers {
     if (!worker.ready && this.startWaiter !== undefined) {
       return this.startFailed({
         workerId: worker.id,
-        message: `worker ${worker.id} exited with code ${exitCode} before it was ready${lastError}`,
+        message: worker.killReason ??
+          `worker ${worker.id} exited with code ${exitCode} before it was ready${lastError}`,
         cause: worker.lastError
       })
     }
