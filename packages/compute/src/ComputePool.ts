@@ -26,7 +26,7 @@ import * as ComputeConfig from "./ComputeConfig.ts"
 import { ComputeError, InvalidOptions, WorkerStartFailed } from "./ComputeError.ts"
 import type * as ComputeMetrics from "./ComputeMetrics.ts"
 import type * as ComputeTask from "./ComputeTask.ts"
-import { Dispatcher, type StartFailure } from "./internal/dispatcher.ts"
+import { Dispatcher } from "./internal/dispatcher.ts"
 import * as Inline from "./internal/inline.ts"
 import type { Job } from "./internal/job.ts"
 import * as Options from "./internal/options.ts"
@@ -36,6 +36,7 @@ import { Recorder } from "./internal/recorder.ts"
 import { captureServe } from "./internal/serveCapture.ts"
 import { type Settlement, toEffect } from "./internal/settlement.ts"
 import * as Thread from "./internal/thread.ts"
+import type { StartFailure } from "./internal/workers.ts"
 
 /**
  * A snapshot of the pool's state and of how every submitted task ended. `submitted` always equals the sum of the

@@ -5,9 +5,10 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
 import { TestClock } from "effect/testing"
-import { Dispatcher, type DispatcherOptions, quietAfterMs, respawnDelayMs } from "../src/internal/dispatcher.ts"
+import { Dispatcher, type DispatcherOptions, quietAfterMs } from "../src/internal/dispatcher.ts"
 import * as Protocol from "../src/internal/protocol.ts"
 import type { Settlement } from "../src/internal/settlement.ts"
+import { respawnDelayMs } from "../src/internal/workers.ts"
 import { FakeThread, testClock } from "./fakes/fakeThread.ts"
 import { Add } from "./fixtures/tasks.ts"
 
@@ -16,26 +17,29 @@ const turn = Effect.promise(() => new Promise<void>((resolve) => setImmediate(re
 
 const advance = (ms: number) => Effect.andThen(TestClock.adjust(ms), turn)
 
+/** The dispatcher's options for the tests: `threads` workers, a fixed size, nothing recycled or quarantined. */
+const optionsWith = (threads: number, options: Partial<DispatcherOptions> = {}): DispatcherOptions => ({
+  threads,
+  maxThreads: threads,
+  idleTimeoutMs: 30_000,
+  startTimeoutMs: 60_000,
+  recycle: { maxTasks: undefined, maxAgeMs: undefined, maxHeapMb: undefined },
+  maxInFlightPerWorker: 16,
+  maxQueue: 1_000,
+  onQueueFull: "suspend",
+  interruptGraceMs: 1_000,
+  quarantine: undefined,
+  priorityAgingMs: 100,
+  ...options
+})
+
 const setup = (threads: number, options: Partial<DispatcherOptions> = {}) =>
   Effect.gen(function*() {
     const clock = testClock(yield* Effect.context<never>())
     const spawned: Array<FakeThread> = []
     const spawnedAt: Array<number> = []
     const dispatcher = new Dispatcher(
-      {
-        threads,
-        maxThreads: threads,
-        idleTimeoutMs: 30_000,
-        startTimeoutMs: 60_000,
-        recycle: { maxTasks: undefined, maxAgeMs: undefined, maxHeapMb: undefined },
-        maxInFlightPerWorker: 16,
-        maxQueue: 1_000,
-        onQueueFull: "suspend",
-        interruptGraceMs: 1_000,
-        quarantine: undefined,
-        priorityAgingMs: 100,
-        ...options
-      },
+      optionsWith(threads, options),
       (id) => {
         const thread = new FakeThread(id)
         spawned.push(thread)
@@ -338,19 +342,7 @@ describe("the dispatcher, on fake threads and the TestClock", () => {
       const clock = testClock(yield* Effect.context<never>())
       const spawned: Array<FakeThread> = []
       const dispatcher = new Dispatcher(
-        {
-          threads: 1,
-          maxThreads: 1,
-          idleTimeoutMs: 30_000,
-          startTimeoutMs: 5_000,
-          recycle: { maxTasks: undefined, maxAgeMs: undefined, maxHeapMb: undefined },
-          maxInFlightPerWorker: 16,
-          maxQueue: 1_000,
-          onQueueFull: "suspend",
-          interruptGraceMs: 1_000,
-          quarantine: undefined,
-          priorityAgingMs: 100
-        },
+        optionsWith(1, { startTimeoutMs: 5_000 }),
         (id) => {
           const thread = new FakeThread(id)
           spawned.push(thread)

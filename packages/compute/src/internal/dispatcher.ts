@@ -23,25 +23,13 @@ import { Quarantine, type QuarantineOptions } from "./quarantine.ts"
 import { fromWorker, type Settlement } from "./settlement.ts"
 import { Subtasks } from "./subtasks.ts"
 import type { Clock, Timer, WorkerThread } from "./thread.ts"
-import { type RecyclePolicy, Workers } from "./workers.ts"
+import { Workers, type WorkersPolicy } from "./workers.ts"
 import type { WorkerSlot } from "./workerSlot.ts"
-
-export { respawnDelayMs, type StartFailure } from "./workers.ts"
 
 /** A worker with tasks in flight that has said nothing for this long is busy in a long task. */
 export const quietAfterMs = 3
 
-export interface DispatcherOptions {
-  /** the size it starts with, and the least it shrinks to */
-  readonly threads: number
-  /** the most it grows to while tasks wait (`threads` for a fixed size) */
-  readonly maxThreads: number
-  /** how long an extra worker may sit idle before the pool shrinks */
-  readonly idleTimeoutMs: number
-  readonly recycle: RecyclePolicy
-  /** a worker not ready this long after it was spawned is terminated */
-  readonly startTimeoutMs: number
-  readonly maxInFlightPerWorker: number
+export interface DispatcherOptions extends WorkersPolicy {
   readonly maxQueue: number
   readonly onQueueFull: "suspend" | "fail"
   readonly interruptGraceMs: number
@@ -118,12 +106,8 @@ export class Dispatcher {
     this.warn = warn
     this.quarantine = options.quarantine === undefined ? undefined : new Quarantine(options.quarantine, clock)
     this.workers = new Workers({
-      threads: options.threads,
-      maxThreads: options.maxThreads,
-      idleTimeoutMs: options.idleTimeoutMs,
-      recycle: options.recycle,
-      startTimeoutMs: options.startTimeoutMs,
-      maxInFlightPerWorker: options.maxInFlightPerWorker,
+      // The workers apply the policy part of the options (`WorkersPolicy`).
+      ...options,
       spawnThread,
       clock,
       received: (worker, message) => this.received(worker, message),

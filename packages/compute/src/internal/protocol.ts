@@ -46,8 +46,6 @@ export const pushRunEntry = (
   message.push(id, name, kind, claim, payload, trace)
 }
 
-export const runEntryCount = (message: RunMessage): number => (message.length - RunHeader) / RunEntry
-
 /** The message with only its `index`th task: to send tasks one by one when the whole could not be sent. */
 export const runMessageOf = (message: RunMessage, index: number): RunMessage => {
   const start = RunHeader + index * RunEntry

@@ -30,7 +30,7 @@ export class WorkerSlot {
   /** running while it sits idle in a pool that may shrink */
   idleTimer: Timer | undefined = undefined
   /** until it is ready (its start deadline), then until its age limit, then, leaving, until its exit deadline */
-  ageTimer: Timer | undefined = undefined
+  deadlineTimer: Timer | undefined = undefined
   /** shared with the worker: see `Protocol.Claim` */
   readonly claims: Int32Array
   private readonly freeClaims: Array<number> = []

@@ -40,11 +40,11 @@ const retireTimeoutMs = 10_000
 /** How often, at most, a worker's heap is checked against `maxHeapMb` (it is checked between tasks). */
 const heapCheckEveryMs = 100
 
-/** What the workers tell the dispatcher. */
-export interface WorkersHost {
+/** How many workers, and when one is replaced or retired: options of the pool that the workers apply. */
+export interface WorkersPolicy {
   /** the pool's size at start, and the least it shrinks to */
   readonly threads: number
-  /** the most it grows to while tasks wait */
+  /** the most it grows to while tasks wait (`threads` for a fixed size) */
   readonly maxThreads: number
   /** how long an extra worker may sit idle before the pool shrinks */
   readonly idleTimeoutMs: number
@@ -52,6 +52,10 @@ export interface WorkersHost {
   /** a worker that has not become ready this long after it was spawned is terminated (a start failure) */
   readonly startTimeoutMs: number
   readonly maxInFlightPerWorker: number
+}
+
+/** What the workers tell the dispatcher, and need of it. */
+export interface WorkersHost extends WorkersPolicy {
   readonly spawnThread: (id: number) => WorkerThread
   readonly clock: Clock
   /** a message from a ready worker: results, subtasks */
@@ -191,8 +195,8 @@ export class Workers {
     if (worker.retiring === undefined || worker.leaving || worker.jobs.size > 0) return
     worker.leaving = true
     worker.thread.postMessage([Protocol.Retire] satisfies Protocol.RetireMessage)
-    worker.ageTimer = this.host.clock.setTimeout(() => {
-      worker.ageTimer = undefined
+    worker.deadlineTimer = this.host.clock.setTimeout(() => {
+      worker.deadlineTimer = undefined
       this.kill(worker, `worker ${worker.id} did not finish retiring within ${retireTimeoutMs} ms`)
     }, retireTimeoutMs)
   }
@@ -213,9 +217,9 @@ export class Workers {
 
   private clearTimers(worker: WorkerSlot): void {
     if (worker.idleTimer !== undefined) this.host.clock.clearTimeout(worker.idleTimer)
-    if (worker.ageTimer !== undefined) this.host.clock.clearTimeout(worker.ageTimer)
+    if (worker.deadlineTimer !== undefined) this.host.clock.clearTimeout(worker.deadlineTimer)
     worker.idleTimer = undefined
-    worker.ageTimer = undefined
+    worker.deadlineTimer = undefined
   }
 
   private spawn(): void {
@@ -232,8 +236,8 @@ export class Workers {
     const worker = new WorkerSlot(id, thread, host.maxInFlightPerWorker + suspendedCapacity)
     this.all.push(worker)
     // An entry or a per-worker Layer that never finishes would leave the pool waiting for this worker for ever.
-    worker.ageTimer = clock.setTimeout(() => {
-      worker.ageTimer = undefined
+    worker.deadlineTimer = clock.setTimeout(() => {
+      worker.deadlineTimer = undefined
       if (!worker.ready) {
         this.kill(
           worker,
@@ -277,8 +281,8 @@ export class Workers {
     worker.forget = this.host.watch?.(worker.id, () => worker.thread.utilization())
     const { maxAgeMs } = this.host.recycle
     if (maxAgeMs !== undefined) {
-      worker.ageTimer = this.host.clock.setTimeout(() => {
-        worker.ageTimer = undefined
+      worker.deadlineTimer = this.host.clock.setTimeout(() => {
+        worker.deadlineTimer = undefined
         this.retire(worker, "recycle")
       }, maxAgeMs)
     }
