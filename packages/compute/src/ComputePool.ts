@@ -418,15 +418,18 @@ export const make = Effect.fnUntraced(function*(options: MakeOptions) {
       })
     })
 
-  const state = (): Outcome.PoolState => ({
-    threads: resolved.threads,
-    liveWorkers: core.liveWorkers,
-    activeTasks: core.activeJobs,
-    queuedTasks: core.queueDepth,
-    workerRestarts: core.restarts,
-    workerRecycles: core.recycles,
-    counts: core.counts
-  })
+  const state = (): Outcome.PoolState => {
+    const { active, counts } = core.tally()
+    return {
+      threads: resolved.threads,
+      liveWorkers: core.liveWorkers,
+      activeTasks: active,
+      queuedTasks: core.queueDepth,
+      workerRestarts: core.restarts,
+      workerRecycles: core.recycles,
+      counts
+    }
+  }
 
   const submit = (
     task: ComputeTask.Any,

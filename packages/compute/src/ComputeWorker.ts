@@ -11,6 +11,7 @@ import { isMainThread, parentPort } from "node:worker_threads"
 import type { ComputePool } from "./ComputePool.ts"
 import type * as ComputeTask from "./ComputeTask.ts"
 import * as Protocol from "./internal/protocol.ts"
+import { Region } from "./internal/region.ts"
 import { serveCaptureKey, type ServedEntry } from "./internal/serveCapture.ts"
 import * as WorkerRuntime from "./internal/workerRuntime.ts"
 
@@ -83,6 +84,7 @@ export const serve = <const Tasks extends ReadonlyArray<ComputeTask.Any>>(option
       workerId: init[1],
       claims: new Int32Array(init[2]),
       threads: init[3],
+      region: new Region(init[4]),
       tasks: options.tasks,
       layer: options.layer
     })

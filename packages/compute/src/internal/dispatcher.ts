@@ -161,6 +161,16 @@ export class Dispatcher {
     return active
   }
 
+  /**
+   * Every task's outcome so far — those the dispatcher ran and the subtasks the workers ran among themselves — and
+   * how many are active.
+   */
+  tally(): { readonly counts: OutcomeCounts; readonly active: number } {
+    const counts = { ...this.counts }
+    const subtasksActive = this.workers.addSubtaskCounts(counts)
+    return { counts, active: this.activeJobs + subtasksActive }
+  }
+
   get queueDepth(): number {
     return this.jobs.depth
   }

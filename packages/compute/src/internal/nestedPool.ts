@@ -1,9 +1,9 @@
 /**
- * The pool as a task running in a worker sees it: a `ComputePool` whose `execute` sends the subtask to the main
- * thread's scheduler (a Spawn message) like any other task and resumes the calling fiber when its ChildResult comes
- * back; interrupting the caller stops the subtask and waits until it has. One client per worker; each Effect handler
- * gets a view of it (`forTask`) that names the handler's task as the parent, so the pool counts the subtasks as that
- * task's own and stops them with it.
+ * The pool as a task running in a worker sees it: a `ComputePool` whose `execute` puts the subtask in this worker's
+ * own queue (`subtaskQueue.ts`) and resumes the calling fiber when it ends — run here, stolen by a peer, or, when it
+ * could not be lent to a peer, run by the main thread's scheduler. Interrupting the caller stops the subtask and
+ * waits until it has. Each Effect handler gets a view of it (`forTask`) that names the handler's run as the parent,
+ * so its subtasks are stopped with it.
  */
 import * as Effect from "effect/Effect"
 import type { MessagePort } from "node:worker_threads"
@@ -11,7 +11,8 @@ import { ComputePool } from "../ComputePool.ts"
 import type * as ComputeTask from "../ComputeTask.ts"
 import * as Codec from "./codec.ts"
 import * as Protocol from "./protocol.ts"
-import { type Settlement, toEffect } from "./settlement.ts"
+import type { Settlement } from "./settlement.ts"
+import { type Parent, Subtask, type SubtaskQueue } from "./subtaskQueue.ts"
 
 // Built once: the pool handed to every Effect handler is made per task, and a fresh Error (with its stack trace) per
 // task for these rarely used fields was measured at ~6% of a worker's time in the service example.
@@ -23,35 +24,44 @@ const statsInTask = mainThreadOnly("stats")
 const metricsInTask = mainThreadOnly("metrics")
 const broadcastInTask = () => mainThreadOnly("broadcast")
 
-/** The Effect a subtask's caller (a task in this worker) resumes with: its outcome decoded with the task's schemas. */
-const childEffect = (task: ComputeTask.Any, kind: Protocol.Kind, settlement: Settlement): Effect.Effect<any, any> => {
-  if (settlement._tag !== "Success" && settlement._tag !== "Failure") return toEffect(task, settlement)
-  const schema = settlement._tag === "Success" ? task.success : task.failure
-  const value = settlement._tag === "Success" ? settlement.value : settlement.error
+/**
+ * A settlement whose values are still encoded (the main thread and peers pass them through as they are), decoded
+ * with the task's schemas.
+ */
+export const decodeSettlement = (task: ComputeTask.Any, kind: Protocol.Kind, settlement: Settlement): Settlement => {
+  if (settlement._tag !== "Success" && settlement._tag !== "Failure") return settlement
   const decoded = settlement._tag === "Success"
-    ? Codec.decodeSuccess(schema, kind, value)
-    : Codec.decode(schema, value)
+    ? Codec.decodeSuccess(task.success, kind, settlement.value)
+    : Codec.decode(task.failure, settlement.error)
   if (!decoded.ok) {
-    return Effect.fail(
-      Codec.encodingError(task, "result", `the outcome of task "${task.name}" could not be decoded: ${decoded.error}`)
-    )
+    return {
+      _tag: "Encoding",
+      direction: "result",
+      message: `the outcome of task "${task.name}" could not be decoded: ${decoded.error}`
+    }
   }
-  return settlement._tag === "Success" ? Effect.succeed(decoded.value) : Effect.fail(decoded.value)
+  return settlement._tag === "Success"
+    ? { _tag: "Success", value: decoded.value }
+    : { _tag: "Failure", error: decoded.value }
 }
 
 export interface NestedPool {
-  /** The pool handed to the Effect handler of the running task `parentId`. */
-  readonly forTask: (parentId: number) => ComputePool["Service"]
+  /** The pool handed to the Effect handler of `parent`, a run in this worker. */
+  readonly forTask: (parent: Parent) => ComputePool["Service"]
+  /** Sends a subtask to the main thread's scheduler (no peer could take it); false if it could not be sent. */
+  readonly sendToMain: (subtask: Subtask) => boolean
   /** The main thread's answer to a Spawn: how the subtask ended. */
   readonly onChildResult: (requestId: number, settlement: Settlement) => void
 }
 
-export const make = (port: MessagePort, threads: number): NestedPool => {
-  const children = new Map<number, (settlement: Settlement) => void>()
+export const make = (port: MessagePort, threads: number, queue: SubtaskQueue): NestedPool => {
+  /** subtasks sent to the main thread, by request id */
+  const atMain = new Map<number, Subtask>()
   let nextRequest = 1
 
-  const spawnChild = (parentId: number, task: ComputeTask.Any, kind: Protocol.Kind, payload: unknown) =>
+  const spawnChild = (parent: Parent, task: ComputeTask.Any, kind: Protocol.Kind, payload: unknown) =>
     Effect.callback<any, any>((resume) => {
+      // Encoded here as for any thread, so a payload that could not cross fails the same wherever it runs.
       const encoded = Codec.encodePayload(task.payload, kind, payload)
       if (!encoded.ok) {
         return resume(Effect.fail(
@@ -62,51 +72,53 @@ export const make = (port: MessagePort, threads: number): NestedPool => {
           )
         ))
       }
-      const requestId = nextRequest++
-      let settled = false
-      children.set(requestId, (settlement) => {
-        settled = true
-        resume(childEffect(task, kind, settlement))
-      })
-      try {
-        port.postMessage(
-          [Protocol.Spawn, requestId, parentId, task.name, kind, encoded.value] satisfies Protocol.SpawnMessage
-        )
-      } catch (cause) {
-        children.delete(requestId)
-        return resume(Effect.fail(Codec.encodingError(
-          task,
-          "payload",
-          `the payload of task "${task.name}" could not be sent: ${Protocol.errorInfo(cause).message}`,
-          cause
-        )))
-      }
-      // Interrupted: ask the pool to stop the subtask, and wait until it has. (Resuming with the subtask's own
-      // interruption lands here too, after it has ended: then there is nothing to stop or wait for.)
-      return Effect.callback<void>((stopped) => {
-        if (settled) return stopped(Effect.void)
-        children.set(requestId, () => stopped(Effect.void))
-        port.postMessage([Protocol.CancelChild, requestId] satisfies Protocol.CancelChildMessage)
-      })
+      const subtask = new Subtask(task, kind, encoded.value, parent, resume)
+      queue.push(subtask)
+      // Interrupted: stop the subtask, and wait until it has. (Resuming with the subtask's own interruption lands
+      // here too, after it has ended: then there is nothing to stop or wait for.)
+      return Effect.callback<void>((stopped) => queue.cancel(subtask, () => stopped(Effect.void)))
     })
 
-  const forTask = (parentId: number) =>
+  const sendToMain = (subtask: Subtask): boolean => {
+    const requestId = nextRequest++
+    try {
+      port.postMessage(
+        [
+          Protocol.Spawn,
+          requestId,
+          subtask.rootId,
+          subtask.task.name,
+          subtask.kind,
+          subtask.encoded
+        ] satisfies Protocol.SpawnMessage
+      )
+    } catch {
+      // Not sendable (a payload that only this thread can hold): it runs here.
+      return false
+    }
+    atMain.set(requestId, subtask)
+    queue.handedToMain(subtask)
+    subtask.recall = () => port.postMessage([Protocol.CancelChild, requestId] satisfies Protocol.CancelChildMessage)
+    return true
+  }
+
+  const forTask = (parent: Parent) =>
     ComputePool.of({
       threads,
-      execute: (task, payload) => spawnChild(parentId, task, Protocol.Kind.Single, payload),
+      execute: (task, payload) => spawnChild(parent, task, Protocol.Kind.Single, payload),
       executeChunk: (task, payloads) =>
-        payloads.length === 0 ? Effect.succeed([]) : spawnChild(parentId, task, Protocol.Kind.Chunk, payloads),
+        payloads.length === 0 ? Effect.succeed([]) : spawnChild(parent, task, Protocol.Kind.Chunk, payloads),
       broadcast: broadcastInTask,
       stats: statsInTask,
       metrics: metricsInTask
     })
 
   const onChildResult = (requestId: number, settlement: Settlement) => {
-    const resume = children.get(requestId)
-    if (resume === undefined) return
-    children.delete(requestId)
-    resume(settlement)
+    const subtask = atMain.get(requestId)
+    if (subtask === undefined) return
+    atMain.delete(requestId)
+    queue.finishElsewhere(subtask, decodeSettlement(subtask.task, subtask.kind, settlement))
   }
 
-  return { forTask, onChildResult }
+  return { forTask, sendToMain, onChildResult }
 }

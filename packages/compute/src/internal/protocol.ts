@@ -5,11 +5,19 @@
  * per-task cost of `postMessage` shrinks as work arrives in bulk. Each message kind has a tuple type, and the
  * variable-length ones (Run, Results) are written and read only through the functions here.
  */
+import type { MessagePort } from "node:worker_threads"
 import type { Settlement } from "./settlement.ts"
 
 /** main -> worker: the first message a worker receives: who it is and where its shared claim cells live. */
 export const Init = 2
-export type InitMessage = readonly [tag: typeof Init, workerId: number, claims: SharedArrayBuffer, threads: number]
+export type InitMessage = readonly [
+  tag: typeof Init,
+  workerId: number,
+  claims: SharedArrayBuffer,
+  threads: number,
+  /** the worker's shared region (see `region.ts`) */
+  region: SharedArrayBuffer
+]
 
 /**
  * main -> worker: tasks to run, six fields per task after a two-field header. `urgent` (1) says nothing else is in
@@ -100,8 +108,26 @@ export type ChildResultMessage = readonly [tag: typeof ChildResult, requestId: n
 export const Retire = 4
 export type RetireMessage = readonly [tag: typeof Retire]
 
+/**
+ * main -> worker: another worker is ready: its shared region, and a port to it. Subtasks are stolen through the
+ * region; wake-ups and the results of stolen subtasks go through the port, past the main thread.
+ */
+export const Peer = 5
+export type PeerMessage = readonly [tag: typeof Peer, peerId: number, region: SharedArrayBuffer, port: MessagePort]
+
+/** main -> worker: a peer exited; what it had taken from this worker ended with it. */
+export const PeerLost = 6
+export type PeerLostMessage = readonly [tag: typeof PeerLost, peerId: number, exitCode: number, why: string]
+
 /** What the main thread sends a worker. */
-export type ToWorker = InitMessage | RunMessage | CancelMessage | ChildResultMessage | RetireMessage
+export type ToWorker =
+  | InitMessage
+  | RunMessage
+  | CancelMessage
+  | ChildResultMessage
+  | RetireMessage
+  | PeerMessage
+  | PeerLostMessage
 
 /** worker -> main: the entry loaded and the per-worker Layer built. */
 export const Ready = 10
@@ -153,6 +179,21 @@ export type CancelChildMessage = readonly [tag: typeof CancelChild, requestId: n
 
 /** What a worker sends the main thread. */
 export type FromWorker = ReadyMessage | StartFailedMessage | ResultsMessage | SpawnMessage | CancelChildMessage
+
+/** worker -> peer: you were claimed hungry, and there may be work to steal. */
+export const Wake = 20
+export type WakeMessage = readonly [tag: typeof Wake]
+
+/** thief -> owner: how a subtask it stole from the owner's steal slots ended (`token` names it there). */
+export const StolenResult = 21
+export type StolenResultMessage = readonly [tag: typeof StolenResult, token: number, outcome: Outcome, value: unknown]
+
+/** owner -> thief: the parent of a subtask it stole was interrupted; stop it. */
+export const CancelStolen = 22
+export type CancelStolenMessage = readonly [tag: typeof CancelStolen, token: number]
+
+/** What a worker sends a peer. */
+export type FromPeer = WakeMessage | StolenResultMessage | CancelStolenMessage
 
 /** The outcome of one task, as reported by its worker. */
 export const Outcome = {

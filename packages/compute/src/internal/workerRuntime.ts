@@ -22,19 +22,40 @@ import * as HandlerCall from "./handlerCall.ts"
 import * as HandlerScheduler from "./handlerScheduler.ts"
 import * as NestedPool from "./nestedPool.ts"
 import { Outbox } from "./outbox.ts"
+import { outcomeOf } from "./outcome.ts"
 import * as Protocol from "./protocol.ts"
+import { Region } from "./region.ts"
+import { fromWorker } from "./settlement.ts"
+import { StealSlots, type Stolen } from "./stealSlots.ts"
+import { type Parent, type Peer, type Subtask, SubtaskQueue } from "./subtaskQueue.ts"
 
 /** Takes a handler call's encoded outcome; called once per call. */
 type Done = (outcome: Protocol.Outcome, value: unknown) => void
 
-/** A task started and not yet finished: where its outcome goes, and how to stop it when the caller is interrupted. */
-interface Running {
-  readonly id: number
-  /** `[traceId, spanId]` of the caller's span when the pool traces */
-  readonly trace: readonly [string, string] | undefined
+/**
+ * A handler call started and not yet finished — a task from the main thread or a subtask: where its outcome goes, and
+ * how to stop it. It is the parent of the subtasks its handler spawns.
+ */
+interface Running extends Parent {
   readonly done: Done
   abort: AbortController | undefined
   interrupt: (() => void) | undefined
+}
+
+const newRunning = (
+  rootId: number,
+  trace: readonly [string, string] | undefined,
+  isCancelled: () => boolean,
+  done: Done
+): Running => ({ rootId, trace, isCancelled, done, abort: undefined, interrupt: undefined })
+
+/** Stops a running handler call: an Effect's fiber is interrupted, anything else has its signal aborted. */
+const stop = (state: Running) => {
+  if (state.interrupt) state.interrupt()
+  else {
+    state.abort ??= new AbortController()
+    state.abort.abort()
+  }
 }
 
 // A worker's endings report through `run.done`: a settled Promise has nothing more to pass on.
@@ -63,10 +84,21 @@ const exitOutcome = (task: ComputeTask.Any, exit: Exit.Exit<unknown, unknown>, d
   done(Protocol.Outcome.Defect, info.stack === undefined ? { ...info, stack: Cause.pretty(exit.cause) } : info)
 }
 
+/** A peer worker: its region, its steal slots, and the port between the two. */
+interface PeerLink extends Peer {
+  readonly slots: StealSlots
+  readonly port: MessagePort
+  /** runs of subtasks stolen from it, by their token there */
+  readonly stolen: Map<number, Running>
+  /** it has exited: what was stolen from it has no one to answer to */
+  gone: boolean
+}
+
 export interface WorkerRuntimeOptions {
   readonly port: MessagePort
   readonly workerId: number
   readonly claims: Int32Array
+  readonly region: Region
   /** the pool's size, as seen by tasks that use the pool themselves */
   readonly threads: number
   readonly tasks: ReadonlyArray<ComputeTask.Any>
@@ -86,7 +118,61 @@ export const start = (options: WorkerRuntimeOptions): void => {
   let services: Context.Context<any> = Context.empty() as Context.Context<any>
   const running = new Map<number, Running>()
   const outbox = new Outbox(port)
-  const pool = NestedPool.make(port, options.threads)
+  const peers = new Map<number, PeerLink>()
+  /** this worker's steal slots, and what it has published there, by token */
+  const slots = new StealSlots(options.region.buffer)
+  const published = new Map<number, Subtask>()
+  let nextToken = 1
+  /** runs of stolen subtasks not yet answered; a retiring worker waits for them */
+  let stolenRunning = 0
+  let retireWhenDone = false
+
+  const publish = (subtask: Subtask): boolean => {
+    const token = nextToken
+    // Too big for a slot, or not serialisable there (shared memory): false, and it is sent another way.
+    const slot = slots.publish(token, subtask.rootId, subtask.task.name, subtask.kind, subtask.encoded, subtask.trace)
+    if (slot < 0) return false
+    nextToken = (nextToken + 1) | 0
+    subtask.slot = slot
+    subtask.token = token
+    published.set(token, subtask)
+    subtask.recall = () => {
+      slots.requestCancel(slot)
+      const thief = peers.get(slots.thiefOf(slot))
+      thief?.port.postMessage([Protocol.CancelStolen, token] satisfies Protocol.CancelStolenMessage)
+    }
+    return true
+  }
+
+  const reclaim = (subtask: Subtask): boolean => {
+    if (!slots.retract(subtask.slot)) return false
+    published.delete(subtask.token)
+    subtask.slot = -1
+    return true
+  }
+
+  /** A thief answered for a subtask it stole from here. */
+  const onStolenResult = (thief: number, token: number, outcome: Protocol.Outcome, value: unknown) => {
+    const subtask = published.get(token)
+    if (subtask === undefined) return
+    published.delete(token)
+    slots.release(subtask.slot)
+    subtask.slot = -1
+    const settlement = fromWorker(subtask.task, subtask.kind, thief, outcome, value)
+    queue.finish(subtask, outcomeOf(settlement), settlement)
+  }
+
+  const queue = new SubtaskQueue({
+    region: options.region,
+    peers: () => peers.values(),
+    run: (subtask) => runSubtask(subtask),
+    publish,
+    sendToMain: (subtask) => pool.sendToMain(subtask),
+    wake: (peer) => (peer as PeerLink).port.postMessage([Protocol.Wake] satisfies Protocol.WakeMessage),
+    reclaim,
+    steal: () => stealOne()
+  })
+  const pool = NestedPool.make(port, options.threads, queue)
 
   const finish = (id: number, outcome: Protocol.Outcome, value: unknown, runMs: number) => {
     running.delete(id)
@@ -95,14 +181,14 @@ export const start = (options: WorkerRuntimeOptions): void => {
 
   const isCancelled = (claim: number) => Atomics.load(claims, claim) === Protocol.Claim.CancelRequested
 
-  const makeContext = (claim: number, state: Running): ComputeTask.TaskContext => ({
+  const makeContext = (state: Running): ComputeTask.TaskContext => ({
     workerId,
     get signal() {
       state.abort ??= new AbortController()
-      if (isCancelled(claim)) state.abort.abort()
+      if (state.isCancelled()) state.abort.abort()
       return state.abort.signal
     },
-    isInterrupted: () => isCancelled(claim) || state.abort?.signal.aborted === true
+    isInterrupted: () => state.isCancelled() || state.abort?.signal.aborted === true
   })
 
   // A worker ends each handler call by handing its encoded outcome to the task's `done`.
@@ -117,7 +203,7 @@ export const start = (options: WorkerRuntimeOptions): void => {
       const effect = run.trace === undefined
         ? returned
         : Effect.withParentSpan(returned, Tracer.externalSpan({ traceId: run.trace[0], spanId: run.trace[1] }))
-      const withPool = Context.add(services, ComputePool, pool.forTask(run.id))
+      const withPool = Context.add(services, ComputePool, pool.forTask(run))
       const interrupt = Effect.runCallbackWith(withPool)(effect as any, {
         onExit: (exit) => {
           exited = true
@@ -129,6 +215,18 @@ export const start = (options: WorkerRuntimeOptions): void => {
     },
     promise: (task, run, promise) => HandlerCall.settle(task, run, promise, handling, ignore),
     aborted: (run) => run.abort?.signal.aborted === true
+  }
+
+  /**
+   * Runs a handler on an encoded payload (one, or a chunk: see {@link runChunk}); its outcome goes to `state.done`,
+   * once. Returns the call to stop if it is cancelled before it ends.
+   */
+  const execute = (task: ComputeTask.Any, kind: Protocol.Kind, encodedPayload: unknown, state: Running): Running => {
+    if (kind === Protocol.Kind.Chunk) return runChunk(task, encodedPayload as ReadonlyArray<unknown>, state)
+    const decoded = Codec.decode(task.payload, encodedPayload)
+    if (!decoded.ok) state.done(Protocol.Outcome.PayloadUndecodable, decoded.error)
+    else HandlerCall.invoke(task, decoded.value, makeContext(state), state, handling)
+    return state
   }
 
   const runOne = (
@@ -143,47 +241,55 @@ export const start = (options: WorkerRuntimeOptions): void => {
     if (Atomics.compareExchange(claims, claim, id, Protocol.Claim.Started) !== id) return
     const task = registry.get(name)
     if (task === undefined) return finish(id, Protocol.Outcome.NotServed, undefined, 0)
-    if (kind === Protocol.Kind.Chunk) return runChunk(id, claim, task, encodedPayload as ReadonlyArray<unknown>, trace)
-    const decoded = Codec.decode(task.payload, encodedPayload)
-    if (!decoded.ok) return finish(id, Protocol.Outcome.PayloadUndecodable, decoded.error, 0)
     let finished = false
     const started = performance.now()
-    const done: Done = (outcome, value) => {
+    const state = newRunning(id, trace, () => isCancelled(claim), (outcome, value) => {
       finished = true
       finish(id, outcome, value, performance.now() - started)
+    })
+    const stoppable = execute(task, kind, encodedPayload, state)
+    if (!finished) running.set(id, stoppable)
+  }
+
+  /** Runs a subtask from this worker's own queue; its outcome goes back to the queue, and from there to its parent. */
+  const runSubtask = (subtask: Subtask) => {
+    const { kind, task } = subtask
+    const report = (outcome: Protocol.Outcome, value: unknown) => {
+      const settlement = fromWorker(task, kind, workerId, outcome, value)
+      queue.finish(subtask, outcomeOf(settlement), settlement)
     }
-    const state: Running = { id, trace, done, abort: undefined, interrupt: undefined }
-    HandlerCall.invoke(task, decoded.value, makeContext(claim, state), state, handling)
-    if (!finished) running.set(id, state)
+    // Served here or not decides, as it would on any worker the subtask could have gone to.
+    if (registry.get(task.name) !== task) return report(Protocol.Outcome.NotServed, undefined)
+    let finished = false
+    const state = newRunning(subtask.rootId, subtask.trace, subtask.isCancelled, (outcome, value) => {
+      finished = true
+      subtask.interrupt = undefined
+      report(outcome, value)
+    })
+    const stoppable = execute(task, kind, subtask.encoded, state)
+    if (!finished) subtask.interrupt = () => stop(stoppable)
   }
 
   /**
    * Runs the handler on each payload of a chunk, in order, and reports all successes as one array — or the first
-   * item that did not succeed. Plain handlers run in one synchronous loop; a Promise or an Effect makes the loop
-   * continue when it settles.
+   * item that did not succeed — to `outer.done`. Plain handlers run in one synchronous loop; a Promise or an Effect
+   * makes the loop continue when it settles. Returns the call to stop while an item runs.
    */
-  const runChunk = (
-    id: number,
-    claim: number,
-    task: ComputeTask.Any,
-    items: ReadonlyArray<unknown>,
-    trace: readonly [string, string] | undefined
-  ) => {
+  const runChunk = (task: ComputeTask.Any, items: ReadonlyArray<unknown>, outer: Running): Running => {
     const results: Array<unknown> = []
     let finished = false
     let looping = false
-    const started = performance.now()
     const end = (outcome: Protocol.Outcome, value: unknown) => {
       finished = true
-      finish(id, outcome, value, performance.now() - started)
+      outer.done(outcome, value)
     }
     const onItem: Done = (outcome, value) => {
       if (outcome !== Protocol.Outcome.Success) return end(outcome, value)
       results.push(value)
       if (!looping) loop()
     }
-    const state: Running = { id, trace, done: onItem, abort: undefined, interrupt: undefined }
-    const context = makeContext(claim, state)
+    const state = newRunning(outer.rootId, outer.trace, outer.isCancelled, onItem)
+    const context = makeContext(state)
     const loop = () => {
       looping = true
       // `finished` is set by `end`, which the handler's outcome calls back into.
@@ -194,17 +300,14 @@ export const start = (options: WorkerRuntimeOptions): void => {
         const decoded = Codec.decode(task.payload, items[index])
         if (!decoded.ok) return end(Protocol.Outcome.PayloadUndecodable, `item ${index}: ${decoded.error}`)
         HandlerCall.invoke(task, decoded.value, context, state, handling)
-        if (!finished && results.length === index) {
-          // The item went async: onItem resumes the loop when it settles.
-          looping = false
-          running.set(id, state)
-          return
-        }
+        // The item went async: onItem resumes the loop when it settles.
+        if (!finished && results.length === index) break
       }
       looping = false
-      if (!finished) end(Protocol.Outcome.Success, results)
+      if (!finished && results.length === items.length) end(Protocol.Outcome.Success, results)
     }
     loop()
+    return state
   }
 
   const runAndFlush: Protocol.RunEntryReader = (id, name, kind, claim, payload, trace) => {
@@ -213,19 +316,121 @@ export const start = (options: WorkerRuntimeOptions): void => {
   }
 
   const onRun = (message: Protocol.RunMessage) => {
+    queue.busy()
     outbox.beginRun()
     Protocol.forEachRunEntry(message, runAndFlush)
     outbox.endRun(message[1] === 1)
+    queue.maybeIdle()
   }
 
   const onCancel = (id: number) => {
     const state = running.get(id)
     // The pool only cancels tasks it has sent, and their Run message came first: not running means finished.
-    if (state === undefined) return
-    if (state.interrupt) state.interrupt()
-    else {
-      state.abort ??= new AbortController()
-      state.abort.abort()
+    if (state !== undefined) stop(state)
+  }
+
+  /** Takes the oldest subtask a peer has published and runs it here; false when no peer had one. */
+  const stealOne = (): boolean => {
+    if (retireWhenDone) return false
+    for (const peer of peers.values()) {
+      if (peer.gone || !peer.slots.hasPublished()) continue
+      const stolen = peer.slots.steal(workerId)
+      if (stolen !== undefined) {
+        runStolen(peer, stolen)
+        return true
+      }
+    }
+    return false
+  }
+
+  /** Runs a stolen subtask; its outcome goes back to its owner, worker to worker. */
+  const runStolen = (owner: PeerLink, stolen: Stolen) => {
+    queue.busy()
+    stolenRunning++
+    const { slot, token } = stolen
+    const answer = (outcome: Protocol.Outcome, value: unknown) => {
+      owner.stolen.delete(token)
+      stolenRunning--
+      if (!owner.gone) {
+        try {
+          owner.port.postMessage([Protocol.StolenResult, token, outcome, value] satisfies Protocol.StolenResultMessage)
+        } catch (cause) {
+          owner.port.postMessage(
+            [
+              Protocol.StolenResult,
+              token,
+              Protocol.Outcome.ResultUnsendable,
+              `the result could not be sent to the worker that spawned it: ${Protocol.errorInfo(cause).message}`
+            ] satisfies Protocol.StolenResultMessage
+          )
+        }
+      }
+      if (retireWhenDone && stolenRunning === 0) retire()
+      else queue.maybeIdle()
+    }
+    const task = registry.get(stolen.name)
+    if (task === undefined) return answer(Protocol.Outcome.NotServed, undefined)
+    let finished = false
+    const state = newRunning(
+      stolen.rootId,
+      stolen.trace,
+      () => owner.gone || owner.slots.isCancelRequested(slot),
+      (outcome, value) => {
+        finished = true
+        answer(outcome, value)
+      }
+    )
+    const stoppable = execute(task, stolen.kind, stolen.encoded, state)
+    if (!finished) owner.stolen.set(token, stoppable)
+  }
+
+  const onPeer = (peerId: number, region: SharedArrayBuffer, peerPort: MessagePort) => {
+    const peer: PeerLink = {
+      id: peerId,
+      region: new Region(region),
+      slots: new StealSlots(region),
+      port: peerPort,
+      stolen: new Map(),
+      gone: false
+    }
+    peers.set(peerId, peer)
+    peerPort.on("message", (message: Protocol.FromPeer) => {
+      switch (message[0]) {
+        case Protocol.Wake:
+          return queue.maybeIdle()
+        case Protocol.StolenResult:
+          return onStolenResult(peerId, message[1], message[2], message[3])
+        case Protocol.CancelStolen: {
+          const run = peer.stolen.get(message[1])
+          if (run !== undefined) stop(run)
+          return
+        }
+      }
+    })
+  }
+
+  /**
+   * A peer exited. What it stole from here ended with it (crashed); what this worker stole from it has no one to
+   * answer to, and is stopped.
+   */
+  const onPeerLost = (peerId: number, exitCode: number, why: string) => {
+    const peer = peers.get(peerId)
+    if (peer === undefined) return
+    peers.delete(peerId)
+    peer.gone = true
+    for (const run of peer.stolen.values()) stop(run)
+    peer.port.close()
+    for (const [token, subtask] of Array.from(published)) {
+      if (slots.thiefOf(subtask.slot) !== peerId) continue
+      published.delete(token)
+      slots.release(subtask.slot)
+      subtask.slot = -1
+      queue.finish(subtask, "crashed", {
+        _tag: "Crashed",
+        workerId: peerId,
+        exitCode,
+        message: `the worker that took it died: ${why}`
+      })
     }
   }
 
@@ -239,11 +444,21 @@ export const start = (options: WorkerRuntimeOptions): void => {
         return pool.onChildResult(message[1], message[2])
       case Protocol.Retire:
         return retire()
+      case Protocol.Peer:
+        return onPeer(message[1], message[2], message[3])
+      case Protocol.PeerLost:
+        return onPeerLost(message[1], message[2], message[3])
     }
   })
 
-  // Retired by the pool (recycled, or the pool shrinks), holding no task: finalise the per-worker Layer, then leave.
-  const retire = () => Effect.runCallback(Scope.close(scope, Exit.void), { onExit: () => process.exit(0) })
+  // Retired by the pool (recycled, or the pool shrinks), holding no task of its own: once the subtasks it stole are
+  // answered, finalise the per-worker Layer, then leave.
+  const retire = () => {
+    queue.close()
+    retireWhenDone = true
+    if (stolenRunning > 0) return
+    Effect.runCallback(Scope.close(scope, Exit.void), { onExit: () => process.exit(0) })
+  }
 
   const scope = Effect.runSync(Scope.make())
   const build = options.layer === undefined
@@ -261,6 +476,7 @@ export const start = (options: WorkerRuntimeOptions): void => {
       if (exit.value !== undefined) services = exit.value
       services = Context.add(services, Scheduler.Scheduler, HandlerScheduler.make())
       port.postMessage([Protocol.Ready] satisfies Protocol.ReadyMessage)
+      queue.maybeIdle()
     }
   })
 }

@@ -3,6 +3,8 @@
  */
 import type { Job } from "./job.ts"
 import * as Protocol from "./protocol.ts"
+import { Region } from "./region.ts"
+import { stealSlotsBytes } from "./stealSlots.ts"
 import type { Timer, WorkerThread } from "./thread.ts"
 
 export class WorkerSlot {
@@ -33,6 +35,8 @@ export class WorkerSlot {
   deadlineTimer: Timer | undefined = undefined
   /** shared with the worker: see `Protocol.Claim` */
   readonly claims: Int32Array
+  /** shared with the worker and its peers: its subtasks' counts, its hunger (see `region.ts`) */
+  readonly region: Region
   private readonly freeClaims: Array<number> = []
   readonly id: number
   readonly thread: WorkerThread
@@ -40,6 +44,7 @@ export class WorkerSlot {
     this.id = id
     this.thread = thread
     this.claims = new Int32Array(new SharedArrayBuffer(4 * capacity))
+    this.region = Region.allocate(stealSlotsBytes)
     for (let claim = capacity - 1; claim >= 0; claim--) this.freeClaims.push(claim)
   }
 

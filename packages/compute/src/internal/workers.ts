@@ -6,6 +6,8 @@
  * A retiring worker takes no new task, finishes what it holds, finalises its per-worker Layer and exits. What happens
  * to the jobs a worker held is the dispatcher's business: it is told.
  */
+import { MessageChannel } from "node:worker_threads"
+import { noOutcomes, type OutcomeCounts } from "./outcome.ts"
 import * as Protocol from "./protocol.ts"
 import type { Clock, Timer, WorkerThread } from "./thread.ts"
 import { WorkerSlot } from "./workerSlot.ts"
@@ -80,6 +82,8 @@ export class Workers {
   restarts = 0
   /** Workers retired on purpose after a limit and replaced (not crashes). */
   recycles = 0
+  /** How the subtasks of the workers that have left ended (folded in from each one's region as it left). */
+  private readonly goneSubtasks: OutcomeCounts = noOutcomes()
   private nextWorkerId = 0
   private closed = false
   /** workers that died in a row without a task finishing in between: the respawn backoff */
@@ -108,6 +112,17 @@ export class Workers {
     let count = 0
     for (const worker of this.all) if (worker.retiring === undefined) count++
     return count
+  }
+
+  /**
+   * Adds how the subtasks that ran in workers ended (counted in their regions, not by the dispatcher) to `into`, and
+   * returns how many have not ended yet.
+   */
+  addSubtaskCounts(into: OutcomeCounts): number {
+    for (const key of countKeys) into[key] += this.goneSubtasks[key]
+    let active = 0
+    for (const worker of this.all) active += worker.region.addTo(into)
+    return active
   }
 
   /** Whether a worker may still be sent messages. */
@@ -270,7 +285,13 @@ export class Workers {
     })
     thread.onExit((code) => this.onExit(worker, code))
     thread.postMessage(
-      [Protocol.Init, id, worker.claims.buffer as SharedArrayBuffer, host.threads] satisfies Protocol.InitMessage
+      [
+        Protocol.Init,
+        id,
+        worker.claims.buffer as SharedArrayBuffer,
+        host.threads,
+        worker.region.buffer
+      ] satisfies Protocol.InitMessage
     )
   }
 
@@ -291,8 +312,32 @@ export class Workers {
       this.startWaiter = undefined
       resolve()
     }
+    this.connect(worker)
     this.host.ready(worker)
     if (worker.load === 0) this.idle(worker)
+  }
+
+  /**
+   * Introduces a ready worker to every other ready one: each gets the other's region and one end of a channel
+   * between the two, so subtasks are stolen and answered worker to worker.
+   */
+  private connect(worker: WorkerSlot): void {
+    for (const peer of this.all) {
+      if (peer === worker || !peer.ready || peer.killReason !== undefined || peer.leaving) continue
+      const { port1, port2 } = new MessageChannel()
+      worker.thread.postMessage([Protocol.Peer, peer.id, peer.region.buffer, port1], [port1])
+      peer.thread.postMessage([Protocol.Peer, worker.id, worker.region.buffer, port2], [port2])
+    }
+  }
+
+  /** Tells the others a worker is gone: subtasks they lent it end as crashed. */
+  private disconnect(worker: WorkerSlot, exitCode: number, why: string): void {
+    if (!worker.ready) return
+    for (const peer of this.all) {
+      if (peer.ready && peer.killReason === undefined) {
+        peer.thread.postMessage([Protocol.PeerLost, worker.id, exitCode, why] satisfies Protocol.PeerLostMessage)
+      }
+    }
   }
 
   private startFailed(failure: StartFailure): void {
@@ -308,7 +353,10 @@ export class Workers {
     if (index >= 0) this.all.splice(index, 1)
     worker.forget?.()
     this.clearTimers(worker)
+    // Its subtasks that had not ended died with it.
+    this.goneSubtasks.crashed += worker.region.addTo(this.goneSubtasks)
     if (this.closed) return
+    this.disconnect(worker, exitCode, worker.killReason ?? `worker ${worker.id} exited with code ${exitCode}`)
     if (worker.retiring !== undefined) {
       // Retired on purpose: its replacement, if it needs one, was spawned when it began to retire.
       if (worker.leaving && worker.jobs.size === 0) {
@@ -363,5 +411,7 @@ export class Workers {
     this.respawnTimers.add(timer)
   }
 }
+
+const countKeys = Object.keys(noOutcomes()) as ReadonlyArray<keyof OutcomeCounts>
 
 const errorMessage = (cause: unknown): string => Protocol.errorInfo(cause).message

@@ -1,0 +1,237 @@
+/**
+ * A worker's steal slots: the part of its shared region where it publishes queued subtasks for idle peers to take.
+ * A peer must be able to take one while the owner is stuck in a synchronous loop, so everything a thief needs — the
+ * task's name, its encoded payload, the root task it belongs to — is written here, and a slot changes hands by
+ * compare-and-swap on its state cell: the owner taking it back to run it itself and a thief stealing it cannot both
+ * win. The slot stays reserved until the thief's answer comes back; it is also where the owner asks the thief to stop.
+ *
+ * Payloads that are plain numbers are written as they are; anything else goes through V8's serializer. One that does
+ * not fit in a slot, or holds shared memory (the serializer would copy it, and the thief's writes would be lost), is
+ * not published: the caller sends it another way.
+ */
+import * as v8 from "node:v8"
+import type * as Protocol from "./protocol.ts"
+import { headerBytes } from "./region.ts"
+
+const slotCount = 32
+const slotBytes = 8_192
+const cellsPerSlot = 8
+
+/** Cells of a slot, in order. */
+const Cell = {
+  state: 0,
+  token: 1,
+  rootId: 2,
+  nameLength: 3,
+  payloadTag: 4,
+  payloadLength: 5,
+  cancel: 6,
+  kind: 7
+} as const
+
+/** A slot's state: `Stolen + thiefId` once a thief has it. */
+const State = { Free: 0, Published: 1, Stolen: 2 } as const
+
+const PayloadTag = { Number: 1, Serialized: 2 } as const
+
+const cellsOffset = headerBytes
+const dataOffset = cellsOffset + slotCount * cellsPerSlot * 4
+
+/** What a region holds past its header for the steal slots. */
+export const stealSlotsBytes = slotCount * cellsPerSlot * 4 + slotCount * slotBytes
+
+/** A published subtask, as a thief reads it. */
+export interface Stolen {
+  readonly slot: number
+  readonly token: number
+  readonly rootId: number
+  readonly name: string
+  readonly kind: Protocol.Kind
+  readonly encoded: unknown
+  readonly trace: readonly [string, string] | undefined
+}
+
+export class StealSlots {
+  private readonly cells: Int32Array
+  private readonly bytes: Uint8Array
+  private readonly view: DataView
+  /** owner only: slots it may publish in */
+  private readonly free: Array<number> = []
+  constructor(region: SharedArrayBuffer) {
+    this.cells = new Int32Array(region, cellsOffset, slotCount * cellsPerSlot)
+    this.bytes = new Uint8Array(region, dataOffset, slotCount * slotBytes)
+    this.view = new DataView(region, dataOffset, slotCount * slotBytes)
+    for (let slot = slotCount - 1; slot >= 0; slot--) this.free.push(slot)
+  }
+
+  // ---- the owner's side
+
+  /** Publishes a subtask for thieves; its slot, or -1 when none is free or it does not fit. */
+  publish(
+    token: number,
+    rootId: number,
+    name: string,
+    kind: Protocol.Kind,
+    encoded: unknown,
+    trace: readonly [string, string] | undefined
+  ): number {
+    const slot = this.free.pop()
+    if (slot === undefined) return -1
+    const base = slot * slotBytes
+    const nameBytes = name.length * 2
+    let tag: number
+    let length: number
+    if (typeof encoded === "number" && trace === undefined) {
+      tag = PayloadTag.Number
+      length = 8
+      if (nameBytes + 16 > slotBytes) return this.unpublished(slot)
+      this.view.setFloat64(base + alignedAfter(nameBytes), encoded)
+    } else {
+      let serialized: Uint8Array
+      try {
+        serialized = serialize([encoded, trace])
+      } catch {
+        return this.unpublished(slot)
+      }
+      tag = PayloadTag.Serialized
+      length = serialized.length
+      if (alignedAfter(nameBytes) + length > slotBytes) return this.unpublished(slot)
+      this.bytes.set(serialized, base + alignedAfter(nameBytes))
+    }
+    for (let i = 0; i < name.length; i++) this.view.setUint16(base + 2 * i, name.charCodeAt(i))
+    const cell = slot * cellsPerSlot
+    this.cells[cell + Cell.token] = token
+    this.cells[cell + Cell.rootId] = rootId
+    this.cells[cell + Cell.nameLength] = name.length
+    this.cells[cell + Cell.payloadTag] = tag
+    this.cells[cell + Cell.payloadLength] = length
+    this.cells[cell + Cell.kind] = kind
+    Atomics.store(this.cells, cell + Cell.cancel, 0)
+    // Last: from here on a thief may take it.
+    Atomics.store(this.cells, cell + Cell.state, State.Published)
+    return slot
+  }
+
+  /** Takes a published subtask back to run it here; false when a thief got it first. */
+  retract(slot: number): boolean {
+    if (Atomics.compareExchange(this.cells, slot * cellsPerSlot + Cell.state, State.Published, State.Free) !== 1) {
+      return false
+    }
+    this.free.push(slot)
+    return true
+  }
+
+  /** The worker that stole what is in `slot`, or -1. */
+  thiefOf(slot: number): number {
+    const state = Atomics.load(this.cells, slot * cellsPerSlot + Cell.state)
+    return state >= State.Stolen ? state - State.Stolen : -1
+  }
+
+  /** The thief answered (or is gone): the slot can be published in again. */
+  release(slot: number): void {
+    Atomics.store(this.cells, slot * cellsPerSlot + Cell.state, State.Free)
+    this.free.push(slot)
+  }
+
+  /** Asks the thief to stop: what its `isInterrupted()` reads while a loop keeps it from its messages. */
+  requestCancel(slot: number): void {
+    Atomics.store(this.cells, slot * cellsPerSlot + Cell.cancel, 1)
+  }
+
+  private unpublished(slot: number): number {
+    this.free.push(slot)
+    return -1
+  }
+
+  // ---- a thief's side
+
+  /** Whether anything is published here (a quick look before trying to steal). */
+  hasPublished(): boolean {
+    for (let slot = 0; slot < slotCount; slot++) {
+      if (Atomics.load(this.cells, slot * cellsPerSlot + Cell.state) === State.Published) return true
+    }
+    return false
+  }
+
+  /** Steals the oldest published subtask for `thiefId`, or nothing when there is none (or others won each race). */
+  steal(thiefId: number): Stolen | undefined {
+    for (;;) {
+      let oldest = -1
+      let oldestToken = 0
+      for (let slot = 0; slot < slotCount; slot++) {
+        const cell = slot * cellsPerSlot
+        if (Atomics.load(this.cells, cell + Cell.state) !== State.Published) continue
+        const token = Atomics.load(this.cells, cell + Cell.token)
+        if (oldest === -1 || token - oldestToken < 0) {
+          oldest = slot
+          oldestToken = token
+        }
+      }
+      if (oldest === -1) return undefined
+      const cell = oldest * cellsPerSlot
+      if (
+        Atomics.compareExchange(this.cells, cell + Cell.state, State.Published, State.Stolen + thiefId) ===
+          State.Published
+      ) {
+        return this.read(oldest)
+      }
+    }
+  }
+
+  isCancelRequested(slot: number): boolean {
+    return Atomics.load(this.cells, slot * cellsPerSlot + Cell.cancel) === 1
+  }
+
+  private read(slot: number): Stolen {
+    const cell = slot * cellsPerSlot
+    const base = slot * slotBytes
+    const nameLength = this.cells[cell + Cell.nameLength]!
+    let name = ""
+    for (let i = 0; i < nameLength; i++) name += String.fromCharCode(this.view.getUint16(base + 2 * i))
+    const at = base + alignedAfter(nameLength * 2)
+    let encoded: unknown
+    let trace: readonly [string, string] | undefined
+    if (this.cells[cell + Cell.payloadTag] === PayloadTag.Number) encoded = this.view.getFloat64(at)
+    else {
+      const copy = this.bytes.slice(at, at + this.cells[cell + Cell.payloadLength]!)
+      ;[encoded, trace] = v8.deserialize(copy) as [unknown, readonly [string, string] | undefined]
+    }
+    return {
+      slot,
+      token: this.cells[cell + Cell.token]!,
+      rootId: this.cells[cell + Cell.rootId]!,
+      name,
+      kind: this.cells[cell + Cell.kind] as Protocol.Kind,
+      encoded,
+      trace
+    }
+  }
+}
+
+/**
+ * V8's serializer, refusing shared memory instead of copying it. The two hooks are Node's documented ones for
+ * subclasses (`serializer._getSharedArrayBufferId`, `serializer._writeHostObject`), missing from its typings.
+ */
+class UnsharedSerializer extends v8.DefaultSerializer {
+  _getSharedArrayBufferId(): never {
+    throw new Error("a SharedArrayBuffer cannot be published in a steal slot")
+  }
+  _writeHostObject(object: object): void {
+    if (ArrayBuffer.isView(object) && object.buffer instanceof SharedArrayBuffer) {
+      throw new Error("a view of a SharedArrayBuffer cannot be published in a steal slot")
+    }
+    ;(v8.DefaultSerializer.prototype as unknown as { _writeHostObject(object: object): void })._writeHostObject.call(
+      this,
+      object
+    )
+  }
+}
+
+const serialize = (value: unknown): Uint8Array => {
+  const serializer = new UnsharedSerializer()
+  serializer.writeHeader()
+  serializer.writeValue(value)
+  return serializer.releaseBuffer()
+}
+
+const alignedAfter = (bytes: number): number => (bytes + 7) & ~7
