@@ -136,7 +136,7 @@ const classifyTree = (plan: TreePlan, exit: Exit.Exit<unknown, unknown>): string
     return leavesOf("fail").includes(error.leaf) ? "TreeFailure" : unexpected(`TreeFailure of leaf ${error.leaf}`)
   }
   if (error instanceof ComputeError.TaskDefect) {
-    const leaf = Number(/^chaos tree leaf (\d+) threw$/.exec(error.message)?.[1])
+    const leaf = Number(/chaos tree leaf (\d+) threw/.exec(error.message)?.[1])
     return leavesOf("throw").includes(leaf) ? "TaskDefect" : unexpected(`TaskDefect: ${error.message}`)
   }
   if (ComputeError.isComputeError(error) && error.reason._tag === "WorkerCrashed") return "WorkerCrashed"
