@@ -4,7 +4,7 @@
 import { ComputeParallel } from "effect-compute"
 import { monitorEventLoopDelay, performance } from "node:perf_hooks"
 import type { BenchPool, PoolName } from "./pools.ts"
-import { fib } from "./workload.ts"
+import { fib, sumRange } from "./workload.ts"
 
 export interface Sizes {
   /** spin iterations per microsecond on this machine, measured once per run */
@@ -236,8 +236,40 @@ export const benchmarks: ReadonlyArray<Benchmark> = [
       if (result !== fib(n)) throw new Error(`fork-join fib(${n}) gave ${result}`)
       return ms
     }
+  },
+  {
+    name: "fork-join-fine",
+    // The fork-join shape with fine leaves: the range is halved, each half a subtask, down to 20 items of ~1 µs each,
+    // so every leaf is ~20 µs of work and the subtasks are about as many as the leaves (twice as many, all told).
+    title: "fork-join sum over 100k items of ~1 µs, split down to leaves of ~20 µs",
+    unit: "ms",
+    higherIsBetter: false,
+    pools: ["effect-compute", "inline"],
+    run: async (pool, sizes, scale) => {
+      const items = count(sizes, 100_000, 10_000, scale)
+      const iterations = Math.max(1, Math.round(sizes.iterationsPerUs))
+      const expected = expectedRange(items, iterations)
+      let result = 0
+      const ms = await timed(async () => {
+        result = await pool.forkSum!(items, 20, iterations)
+      })
+      if (result !== expected) throw new Error(`fork-join-fine over ${items} items gave ${result}, not ${expected}`)
+      return ms
+    }
   }
 ]
+
+/** The fine fork-join's right answer, computed once per size on this thread (outside the timed run). */
+const expectedRanges = new Map<string, number>()
+const expectedRange = (items: number, iterations: number) => {
+  const key = `${items}:${iterations}`
+  let expected = expectedRanges.get(key)
+  if (expected === undefined) {
+    expected = sumRange(0, items, iterations)
+    expectedRanges.set(key, expected)
+  }
+  return expected
+}
 
 /**
  * The main thread's event-loop delay while 10 ms tasks keep every worker busy (2 s on 2 threads), sampled every 1 ms by

@@ -20,8 +20,8 @@ import { fastFailover, layerClient } from "../packages/compute/test/cluster/fixt
 import { DatabaseService, layerDatabase } from "../packages/compute/test/cluster/fixtures/postgres.ts"
 import { layerRunners } from "../packages/compute/test/cluster/fixtures/processes.ts"
 import { BenchRpcs } from "./rpcs.ts"
-import { BenchCluster, Noop, ParallelFib, Pid, SpawnNoops, Spin, SumView } from "./tasks.ts"
-import { fib, spin } from "./workload.ts"
+import { BenchCluster, ForkSum, Noop, ParallelFib, Pid, SpawnNoops, Spin, SumView } from "./tasks.ts"
+import { fib, spin, sumRange } from "./workload.ts"
 
 /** `op` 0 is a no-op echo of `n`; `op` 1 spins `n` iterations. */
 export type Op = 0 | 1
@@ -37,6 +37,8 @@ export interface BenchPool {
   readonly sum?: (array: Float64Array, parts: number) => Promise<number>
   /** Fork-join Fibonacci of `n`, forking until `cutoff`. */
   readonly fib?: (n: number, cutoff: number) => Promise<number>
+  /** Fork-join sum of `sumRange(0, items, iterations)`, splitting the range in halves down to `grain` items. */
+  readonly forkSum?: (items: number, grain: number, iterations: number) => Promise<number>
   /** One task that spawns and joins `count` no-op subtasks, one after another, from inside its worker. */
   readonly subtasks?: (count: number) => Promise<number>
   /**
@@ -131,6 +133,7 @@ export const effectCompute = async (
       )
     },
     fib: (n, cutoff) => runtime.runPromise(pool.execute(ParallelFib, [n, cutoff])),
+    forkSum: (items, grain, iterations) => runtime.runPromise(pool.execute(ForkSum, [0, items, grain, iterations])),
     subtasks: (count) => runtime.runPromise(pool.execute(SpawnNoops, count)),
     close: () => runtime.dispose()
   }
@@ -319,6 +322,7 @@ export const inline = async (): Promise<BenchPool> => ({
     return sum
   },
   fib: async (n) => fib(n),
+  forkSum: async (items, _grain, iterations) => sumRange(0, items, iterations),
   interleaved: async (count, iterations) => {
     for (let i = 0; i < count; i++) {
       spin(iterations)

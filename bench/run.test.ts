@@ -15,6 +15,11 @@ describe("npm run bench (quick form)", () => {
       timeout: 240_000
     })
     for (const other of ["piscina", "tinypool", "effect-rpc", "inline"]) assert.include(printed, `vs ${other}`)
+    assert.match(printed, /per-subtask cost \(spawn \+ join of a no-op subtask inside a worker\): [\d.]+k? µs\/subtask/)
+    assert.include(
+      printed,
+      "main-thread busy time per task (ceiling 1 / cost, on any number of cores): effect-compute "
+    )
     const report = JSON.parse(readFileSync(out, "utf8")) as {
       results: Array<{ benchmark: string; medians: Record<string, number> }>
     }
@@ -26,6 +31,10 @@ describe("npm run bench (quick form)", () => {
         assert.isTrue(Number.isFinite(value) && value > 0, `${result.benchmark}/${pool} = ${value}`)
       }
     }
+    // main-busy covers every pool that runs tasks for the main thread (all but inline, the variants and the clusters).
+    const mainBusy = benchmarks.find((b) => b.name === "main-busy")!.pools
+    const small = benchmarks.find((b) => b.name === "small")!.pools
+    assert.deepStrictEqual([...mainBusy].toSorted(), small.filter((pool) => pool !== "inline").toSorted())
     const chart = readFileSync(out.replace(/\.json$/, ".svg"), "utf8")
     assert.match(chart, /^<svg /)
     for (const benchmark of benchmarks) {

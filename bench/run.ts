@@ -136,6 +136,22 @@ if (large?.medians.inline !== undefined) {
   )
 }
 
+// What bounds scaling with cores, from the main-busy and subtask rows: bench/model.ts turns them into ceilings.
+const mainBusy = rows.find((row) => row.benchmark.name === "main-busy")
+if (mainBusy !== undefined) {
+  const each = Object.entries(mainBusy.medians).map(([pool, micros]) =>
+    `${pool} ${format(micros)} µs (${format(1e6 / micros)}/s)`
+  )
+  console.log(`main-thread busy time per task (ceiling 1 / cost, on any number of cores): ${each.join(", ")}`)
+}
+const subtask = rows.find((row) => row.benchmark.name === "subtask")?.medians["effect-compute"]
+if (subtask !== undefined) {
+  console.log(`per-subtask cost (spawn + join of a no-op subtask inside a worker): ${format(subtask)} µs/subtask`)
+}
+if (mainBusy !== undefined && subtask !== undefined) {
+  console.log(`ceilings on 1 to 16 cores (a model): npm run bench:model -- --results ${out}`)
+}
+
 const report = {
   date: new Date().toISOString(),
   node: process.version,

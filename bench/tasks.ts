@@ -3,7 +3,7 @@
  */
 import { Effect, Schema } from "effect"
 import { ComputeCluster, ComputePool, ComputeTask } from "effect-compute"
-import { fib, spin } from "./workload.ts"
+import { fib, spin, sumRange } from "./workload.ts"
 
 export const Noop = ComputeTask.make("Noop", {
   payload: Schema.Number,
@@ -48,6 +48,32 @@ export const ParallelFib: ComputeTask.ComputeTask<
         ),
         ([a, b]) => a + b
       )
+})
+
+/**
+ * Fork-join sum of `sumRange(lo, hi, iterations)`: the range is split in two halves, each a subtask, until it has at
+ * most `grain` items, which the leaf sums itself. `[lo, hi, grain, iterations]`.
+ */
+export const ForkSum: ComputeTask.ComputeTask<
+  "ForkSum",
+  Schema.Tuple<readonly [typeof Schema.Number, typeof Schema.Number, typeof Schema.Number, typeof Schema.Number]>,
+  typeof Schema.Number,
+  Schema.Never,
+  ComputePool.ComputePool
+> = ComputeTask.make("ForkSum", {
+  payload: Schema.Tuple([Schema.Number, Schema.Number, Schema.Number, Schema.Number]),
+  success: Schema.Number,
+  handler: ([lo, hi, grain, iterations]) => {
+    if (hi - lo <= grain) return Effect.succeed(sumRange(lo, hi, iterations))
+    const middle = lo + Math.ceil((hi - lo) / 2)
+    return Effect.map(
+      ComputePool.join(
+        ComputePool.execute(ForkSum, [lo, middle, grain, iterations]),
+        ComputePool.execute(ForkSum, [middle, hi, grain, iterations])
+      ),
+      ([a, b]) => a + b
+    )
+  }
 })
 
 /**

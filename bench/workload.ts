@@ -28,3 +28,27 @@ export const calibrate = (): number => {
 
 /** Naive Fibonacci, the fork-join benchmark's leaf work. */
 export const fib = (n: number): number => (n < 2 ? n : fib(n - 1) + fib(n - 2))
+
+/**
+ * {@link spin} from a seed of its own: `iterations` xorshift steps from a state derived from `seed`, so that every item
+ * of a range does the same work but gives its own value.
+ */
+export const spinFrom = (seed: number, iterations: number): number => {
+  let x = (seed ^ 0x1234567) | 0 || 1
+  for (let i = 0; i < iterations; i++) {
+    x ^= x << 13
+    x ^= x >>> 17
+    x ^= x << 5
+  }
+  return x >>> 0
+}
+
+/**
+ * The sum of {@link spinFrom}(i, iterations) over the items `lo <= i < hi`: the fine fork-join benchmark's leaf work.
+ * Each term is below 2^32, so sums over fewer than 2^21 items are exact doubles.
+ */
+export const sumRange = (lo: number, hi: number, iterations: number): number => {
+  let sum = 0
+  for (let i = lo; i < hi; i++) sum += spinFrom(i, iterations)
+  return sum
+}
