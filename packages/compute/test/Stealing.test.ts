@@ -1,7 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Exit, Fiber } from "effect"
 import { ComputePool } from "effect-compute"
-import { Fork, ForkInPlace, ParallelFib } from "./fixtures/tasks.ts"
+import { ExitProcess, Fork, ForkInPlace, ParallelFib } from "./fixtures/tasks.ts"
 import { poll, reasonOf } from "./helpers.ts"
 
 const entry = new URL("./fixtures/worker.ts", import.meta.url)
@@ -67,6 +67,15 @@ describe("work stealing between workers", () => {
       assertBalanced(stats)
       // The replacement joins in: a tree of subtasks still comes out right.
       assert.strictEqual(yield* ComputePool.execute(ParallelFib, 16), 987)
-      assertBalanced(yield* ComputePool.stats)
+      const before = yield* ComputePool.stats
+      assertBalanced(before)
+      // Workers die now, maybe the one that counted the stolen leaf's crash: what a dead worker's region counted
+      // stays counted, once. (The first part to crash interrupts the other, which may not have run.)
+      yield* Effect.exit(ComputePool.broadcast(ExitProcess, 3))
+      yield* poll(Effect.map(ComputePool.stats, (stats) => stats.liveWorkers === 2 && stats.activeTasks === 0))
+      const after = yield* ComputePool.stats
+      assert.strictEqual(after.crashed + after.interrupted, before.crashed + before.interrupted + 2)
+      assert.isAtLeast(after.workerRestarts, 2)
+      assertBalanced(after)
     }).pipe(Effect.provide(Pool)))
 })

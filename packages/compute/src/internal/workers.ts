@@ -353,8 +353,9 @@ export class Workers {
     if (index >= 0) this.all.splice(index, 1)
     worker.forget?.()
     this.clearTimers(worker)
-    // Its subtasks that had not ended died with it.
-    this.goneSubtasks.crashed += worker.region.addTo(this.goneSubtasks)
+    // Its subtasks that had not ended died with it. (Read first: `addTo` adds to `crashed` too.)
+    const unended = worker.region.addTo(this.goneSubtasks)
+    this.goneSubtasks.crashed += unended
     if (this.closed) return
     this.disconnect(worker, exitCode, worker.killReason ?? `worker ${worker.id} exited with code ${exitCode}`)
     if (worker.retiring !== undefined) {

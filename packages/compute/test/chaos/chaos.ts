@@ -6,7 +6,7 @@
  * Chaos.test.ts in a short form and by `npm run chaos` in a long one.
  */
 import { Cause, Effect, Exit, Fiber } from "effect"
-import { ComputeError, ComputePool } from "effect-compute"
+import { ComputeError, type ComputeMetrics, ComputePool } from "effect-compute"
 import {
   Add,
   BusyFor,
@@ -206,9 +206,22 @@ export const runChaos = (options: { readonly tasks: number; readonly seed: numbe
     for (let i = 0; i < 10_000 && (yield* ComputePool.stats).liveWorkers < options.threads; i++) {
       yield* Effect.sleep(5)
     }
+    // Every caller has its outcome, but a subtree a dead worker's peer was running for it may still be winding down
+    // (it stops once the peer hears of the death): wait, up to 10 s, until nothing is active or queued.
+    const completedOf = (snapshot: ComputeMetrics.Snapshot) =>
+      Object.values(snapshot.outcomes).reduce((a, b) => a + b, 0)
+    let snapshot = yield* ComputePool.metrics
+    for (
+      let i = 0;
+      i < 2_000 &&
+      (snapshot.tasks_active > 0 || snapshot.tasks_queued > 0 || completedOf(snapshot) < snapshot.tasks_total);
+      i++
+    ) {
+      yield* Effect.sleep(5)
+      snapshot = yield* ComputePool.metrics
+    }
     const stats = yield* ComputePool.stats
-    const snapshot = yield* ComputePool.metrics
-    const completed = Object.values(snapshot.outcomes).reduce((a, b) => a + b, 0)
+    const completed = completedOf(snapshot)
     const plans = [...trees.values()]
     return {
       submitted: options.tasks,
