@@ -32,22 +32,50 @@ import { type Parent, type Peer, type Subtask, SubtaskQueue } from "./subtaskQue
 /** Takes a handler call's encoded outcome; called once per call. */
 type Done = (outcome: Protocol.Outcome, value: unknown) => void
 
-/**
- * A handler call started and not yet finished — a task from the main thread or a subtask: where its outcome goes, and
- * how to stop it. It is the parent of the subtasks its handler spawns.
- */
-interface Running extends Parent {
-  readonly done: Done
-  abort: AbortController | undefined
-  interrupt: (() => void) | undefined
+/** Whether a run was interrupted: its claim cell, its steal slot, or its parent (see {@link Parent}). */
+interface CancelSource {
+  readonly isCancelled: () => boolean
 }
 
-const newRunning = (
-  rootId: number,
-  trace: readonly [string, string] | undefined,
-  isCancelled: () => boolean,
-  done: Done
-): Running => ({ rootId, trace, isCancelled, done, abort: undefined, interrupt: undefined })
+/**
+ * A handler call started and not yet finished — a task from the main thread or a subtask: where its outcome goes, and
+ * how to stop it. It is the handler's `TaskContext`, and the parent of the subtasks its handler spawns.
+ */
+class Running implements Parent, ComputeTask.TaskContext {
+  abort: AbortController | undefined = undefined
+  interrupt: (() => void) | undefined = undefined
+  readonly workerId: number
+  readonly rootId: number
+  readonly trace: readonly [string, string] | undefined
+  readonly done: Done
+  private readonly source: CancelSource
+  constructor(
+    workerId: number,
+    rootId: number,
+    trace: readonly [string, string] | undefined,
+    source: CancelSource,
+    done: Done
+  ) {
+    this.workerId = workerId
+    this.rootId = rootId
+    this.trace = trace
+    this.source = source
+    this.done = done
+  }
+
+  isCancelled(): boolean {
+    return this.source.isCancelled()
+  }
+
+  // An own function, not a method: handlers may take it out of the context.
+  readonly isInterrupted = (): boolean => this.source.isCancelled() || this.abort?.signal.aborted === true
+
+  get signal(): AbortSignal {
+    this.abort ??= new AbortController()
+    if (this.source.isCancelled()) this.abort.abort()
+    return this.abort.signal
+  }
+}
 
 /** Stops a running handler call: an Effect's fiber is interrupted, anything else has its signal aborted. */
 const stop = (state: Running) => {
@@ -179,16 +207,9 @@ export const start = (options: WorkerRuntimeOptions): void => {
     outbox.add(id, outcome, value, runMs)
   }
 
-  const isCancelled = (claim: number) => Atomics.load(claims, claim) === Protocol.Claim.CancelRequested
-
-  const makeContext = (state: Running): ComputeTask.TaskContext => ({
-    workerId,
-    get signal() {
-      state.abort ??= new AbortController()
-      if (state.isCancelled()) state.abort.abort()
-      return state.abort.signal
-    },
-    isInterrupted: () => state.isCancelled() || state.abort?.signal.aborted === true
+  /** A task from the main thread is interrupted through its claim cell. */
+  const claimCancel = (claim: number): CancelSource => ({
+    isCancelled: () => Atomics.load(claims, claim) === Protocol.Claim.CancelRequested
   })
 
   // A worker ends each handler call by handing its encoded outcome to the task's `done`.
@@ -225,7 +246,7 @@ export const start = (options: WorkerRuntimeOptions): void => {
     if (kind === Protocol.Kind.Chunk) return runChunk(task, encodedPayload as ReadonlyArray<unknown>, state)
     const decoded = Codec.decode(task.payload, encodedPayload)
     if (!decoded.ok) state.done(Protocol.Outcome.PayloadUndecodable, decoded.error)
-    else HandlerCall.invoke(task, decoded.value, makeContext(state), state, handling)
+    else HandlerCall.invoke(task, decoded.value, state, state, handling)
     return state
   }
 
@@ -243,7 +264,7 @@ export const start = (options: WorkerRuntimeOptions): void => {
     if (task === undefined) return finish(id, Protocol.Outcome.NotServed, undefined, 0)
     let finished = false
     const started = performance.now()
-    const state = newRunning(id, trace, () => isCancelled(claim), (outcome, value) => {
+    const state = new Running(workerId, id, trace, claimCancel(claim), (outcome, value) => {
       finished = true
       finish(id, outcome, value, performance.now() - started)
     })
@@ -261,7 +282,7 @@ export const start = (options: WorkerRuntimeOptions): void => {
     // Served here or not decides, as it would on any worker the subtask could have gone to.
     if (registry.get(task.name) !== task) return report(Protocol.Outcome.NotServed, undefined)
     let finished = false
-    const state = newRunning(subtask.rootId, subtask.trace, subtask.isCancelled, (outcome, value) => {
+    const state = new Running(workerId, subtask.rootId, subtask.trace, subtask, (outcome, value) => {
       finished = true
       subtask.interrupt = undefined
       report(outcome, value)
@@ -288,8 +309,8 @@ export const start = (options: WorkerRuntimeOptions): void => {
       results.push(value)
       if (!looping) loop()
     }
-    const state = newRunning(outer.rootId, outer.trace, outer.isCancelled, onItem)
-    const context = makeContext(state)
+    const state = new Running(workerId, outer.rootId, outer.trace, outer, onItem)
+    const context = state
     const loop = () => {
       looping = true
       // `finished` is set by `end`, which the handler's outcome calls back into.
@@ -371,10 +392,11 @@ export const start = (options: WorkerRuntimeOptions): void => {
     const task = registry.get(stolen.name)
     if (task === undefined) return answer(Protocol.Outcome.NotServed, undefined)
     let finished = false
-    const state = newRunning(
+    const state = new Running(
+      workerId,
       stolen.rootId,
       stolen.trace,
-      () => owner.gone || owner.slots.isCancelRequested(slot),
+      { isCancelled: () => owner.gone || owner.slots.isCancelRequested(slot) },
       (outcome, value) => {
         finished = true
         answer(outcome, value)
