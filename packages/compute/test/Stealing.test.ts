@@ -6,9 +6,9 @@ import { poll, reasonOf } from "./helpers.ts"
 
 const entry = new URL("./fixtures/worker.ts", import.meta.url)
 
-const leaf = (ms: number) => ({ ms, crash: false, untilInterrupted: false })
-const spinUntilInterrupted = { ms: 0, crash: false, untilInterrupted: true }
-const crash = { ms: 0, crash: true, untilInterrupted: false }
+const leaf = (ms: number) => ({ ms, untilInterrupted: false, stubborn: false, crash: false })
+const spinUntilInterrupted = { ...leaf(0), untilInterrupted: true }
+const crash = { ...leaf(0), crash: true }
 
 /** Every submitted task, subtasks included, has exactly one outcome, and none is left active. */
 const assertBalanced = (stats: ComputePool.PoolStats) => {
@@ -78,4 +78,18 @@ describe("work stealing between workers", () => {
       assert.isAtLeast(after.workerRestarts, 2)
       assertBalanced(after)
     }).pipe(Effect.provide(Pool)))
+
+  it.live("a thief still running a dead worker's subtask in a loop that ignores interruption is terminated after the grace", () =>
+    Effect.gen(function*() {
+      // The older leaf, stolen, spins for a minute hearing nothing; the root's own worker dies 300 ms in.
+      const exit = yield* Effect.exit(
+        ComputePool.execute(Fork, [{ ...leaf(60_000), stubborn: true }, { ...leaf(300), crash: true }])
+      )
+      assert.strictEqual(reasonOf(exit)._tag, "WorkerCrashed")
+      // The thief is terminated once the grace period (200 ms) is over, not a minute later.
+      yield* poll(Effect.map(ComputePool.stats, (stats) => stats.workerRestarts === 2 && stats.liveWorkers === 2))
+      assert.strictEqual(yield* ComputePool.execute(ParallelFib, 12), 144)
+      yield* poll(Effect.map(ComputePool.stats, (stats) => stats.activeTasks === 0))
+      assertBalanced(yield* ComputePool.stats)
+    }).pipe(Effect.provide(ComputePool.layer({ entry, threads: 2, interruptGracePeriod: "200 millis" }))))
 })

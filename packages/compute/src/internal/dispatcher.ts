@@ -21,6 +21,7 @@ import { noOutcomes, type Outcome, type OutcomeCounts, outcomeOf } from "./outco
 import * as Protocol from "./protocol.ts"
 import { Quarantine, type QuarantineOptions } from "./quarantine.ts"
 import { fromWorker, type Settlement } from "./settlement.ts"
+import { StealSlots } from "./stealSlots.ts"
 import { Subtasks } from "./subtasks.ts"
 import type { Clock, Timer, WorkerThread } from "./thread.ts"
 import { Workers, type WorkersPolicy } from "./workers.ts"
@@ -82,6 +83,8 @@ export class Dispatcher {
   private nextJobId = 1
   private dispatchScheduled = false
   private stealTimer: Timer | undefined = undefined
+  /** grace periods of thieves asked to stop what they took from a dead worker */
+  private readonly graceTimers = new Set<Timer>()
   private closing = false
   private drained: (() => void) | undefined = undefined
   /** broadcasts to apply to every new worker, the latest per task name */
@@ -370,6 +373,7 @@ export class Dispatcher {
   async close(): Promise<void> {
     this.closing = true
     if (this.stealTimer !== undefined) this.clock.clearTimeout(this.stealTimer)
+    for (const timer of this.graceTimers) this.clock.clearTimeout(timer)
     this.failQueued(closedBeforeRun)
     const { leaving, terminated } = this.workers.close()
     for (const worker of leaving) {
@@ -643,9 +647,33 @@ export class Dispatcher {
     }
     for (const job of Array.from(worker.jobs.values())) this.end(job, crashed)
     this.subtasks.orphan(worker)
+    this.stopStolenFrom(worker)
     if (this.closing && this.outstanding === 0) return false
     this.observer?.restarted()
     return true
+  }
+
+  /**
+   * What peers stole from a dead worker's queue has no one to answer to: the thieves are asked to stop, through the
+   * slots (which a busy loop reads), and one still running such a subtask after the grace period is terminated, as
+   * any task that ignores its interruption.
+   */
+  private stopStolenFrom(worker: WorkerSlot): void {
+    const slots = new StealSlots(worker.region.buffer)
+    const thieves = slots.cancelAllStolen()
+    if (thieves.length === 0) return
+    const timer = this.clock.setTimeout(() => {
+      this.graceTimers.delete(timer)
+      for (const thief of this.workers.all) {
+        if (!thieves.includes(thief.id) || !slots.isStillRunning(thief.id)) continue
+        this.workers.kill(
+          thief,
+          `a subtask it took from worker ${worker.id}, which died, ignored its interruption for ` +
+            `${this.options.interruptGraceMs} ms, so its worker was terminated`
+        )
+      }
+    }, this.options.interruptGraceMs)
+    this.graceTimers.add(timer)
   }
 
   /** Counts a crash against each task the dead worker had started; quarantines those that crash too often. */

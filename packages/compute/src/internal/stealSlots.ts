@@ -29,6 +29,9 @@ const Cell = {
   kind: 7
 } as const
 
+/** The cancel cell: the owner asks the thief to stop (once), the thief says it has answered. */
+const Cancel = { None: 0, Requested: 1, Answered: 2 } as const
+
 /** A slot's state: `Stolen + thiefId` once a thief has it. */
 const State = { Free: 0, Published: 1, Stolen: 2 } as const
 
@@ -106,7 +109,7 @@ export class StealSlots {
     this.cells[cell + Cell.payloadTag] = tag
     this.cells[cell + Cell.payloadLength] = length
     this.cells[cell + Cell.kind] = kind
-    Atomics.store(this.cells, cell + Cell.cancel, 0)
+    Atomics.store(this.cells, cell + Cell.cancel, Cancel.None)
     // Last: from here on a thief may take it.
     Atomics.store(this.cells, cell + Cell.state, State.Published)
     return slot
@@ -135,7 +138,7 @@ export class StealSlots {
 
   /** Asks the thief to stop: what its `isInterrupted()` reads while a loop keeps it from its messages. */
   requestCancel(slot: number): void {
-    Atomics.store(this.cells, slot * cellsPerSlot + Cell.cancel, 1)
+    Atomics.compareExchange(this.cells, slot * cellsPerSlot + Cell.cancel, Cancel.None, Cancel.Requested)
   }
 
   private unpublished(slot: number): number {
@@ -179,7 +182,43 @@ export class StealSlots {
   }
 
   isCancelRequested(slot: number): boolean {
-    return Atomics.load(this.cells, slot * cellsPerSlot + Cell.cancel) === 1
+    return Atomics.load(this.cells, slot * cellsPerSlot + Cell.cancel) === Cancel.Requested
+  }
+
+  /** The thief has sent its answer (its run is over), whether or not the owner is there to read it. */
+  markAnswered(slot: number): void {
+    Atomics.store(this.cells, slot * cellsPerSlot + Cell.cancel, Cancel.Answered)
+  }
+
+  // ---- the main thread's side, once the owner is gone
+
+  /**
+   * The owner died: withdraws what no thief has taken, asks every thief still running one of its subtasks to stop,
+   * and returns those thieves' ids (one that has not answered within the grace period is terminated).
+   */
+  cancelAllStolen(): Array<number> {
+    const thieves: Array<number> = []
+    for (let slot = 0; slot < slotCount; slot++) {
+      // Not taken yet: no one may take it now.
+      Atomics.compareExchange(this.cells, slot * cellsPerSlot + Cell.state, State.Published, State.Free)
+      const thief = this.unansweredThief(slot)
+      if (thief < 0) continue
+      this.requestCancel(slot)
+      thieves.push(thief)
+    }
+    return thieves
+  }
+
+  /** Whether `thief` still runs a subtask it stole from here. */
+  isStillRunning(thief: number): boolean {
+    for (let slot = 0; slot < slotCount; slot++) if (this.unansweredThief(slot) === thief) return true
+    return false
+  }
+
+  private unansweredThief(slot: number): number {
+    const thief = this.thiefOf(slot)
+    if (thief < 0 || Atomics.load(this.cells, slot * cellsPerSlot + Cell.cancel) === Cancel.Answered) return -1
+    return thief
   }
 
   private read(slot: number): Stolen {

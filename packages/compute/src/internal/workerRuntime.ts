@@ -372,6 +372,7 @@ export const start = (options: WorkerRuntimeOptions): void => {
     const answer = (outcome: Protocol.Outcome, value: unknown) => {
       owner.stolen.delete(token)
       stolenRunning--
+      owner.slots.markAnswered(slot)
       if (!owner.gone) {
         try {
           owner.port.postMessage([Protocol.StolenResult, token, outcome, value] satisfies Protocol.StolenResultMessage)
