@@ -143,6 +143,8 @@ const classifyTree = (plan: TreePlan, exit: Exit.Exit<unknown, unknown>): string
   return unexpected(Cause.pretty(exit.cause))
 }
 
+const completedOf = (snapshot: ComputeMetrics.Snapshot) => Object.values(snapshot.outcomes).reduce((a, b) => a + b, 0)
+
 export const runChaos = (options: { readonly tasks: number; readonly seed: number; readonly threads: number }) =>
   Effect.gen(function*() {
     const next = random(options.seed)
@@ -208,8 +210,6 @@ export const runChaos = (options: { readonly tasks: number; readonly seed: numbe
     }
     // Every caller has its outcome, but a subtree a dead worker's peer was running for it may still be winding down
     // (it stops once the peer hears of the death): wait, up to 10 s, until nothing is active or queued.
-    const completedOf = (snapshot: ComputeMetrics.Snapshot) =>
-      Object.values(snapshot.outcomes).reduce((a, b) => a + b, 0)
     let snapshot = yield* ComputePool.metrics
     for (
       let i = 0;
