@@ -5,6 +5,40 @@ import type { Job } from "./job.ts"
 import * as Protocol from "./protocol.ts"
 import type { Timer, WorkerThread } from "./thread.ts"
 
+/**
+ * The jobs a worker holds, by id, in a plain object rather than a `Map`: V8 links each hash table a `Map` outgrows to
+ * its successor, so once a busy `Map`'s table is tenured, every job added after it is dragged into the old generation
+ * too (the main thread's GC time then doubles or worse, for good, in a run of small tasks).
+ */
+export class JobsById {
+  private readonly byId: Record<number, Job> = Object.create(null)
+  private count = 0
+
+  get size(): number {
+    return this.count
+  }
+
+  get(id: number): Job | undefined {
+    return this.byId[id]
+  }
+
+  set(job: Job): void {
+    if (this.byId[job.id] === undefined) this.count++
+    this.byId[job.id] = job
+  }
+
+  delete(id: number): void {
+    if (this.byId[id] === undefined) return
+    delete this.byId[id]
+    this.count--
+  }
+
+  /** in id order: the order they were submitted */
+  values(): Array<Job> {
+    return Object.values(this.byId)
+  }
+}
+
 export class WorkerSlot {
   ready = false
   /** `performance.now()` when the worker last sent anything */
@@ -14,7 +48,7 @@ export class WorkerSlot {
   lastError: unknown = undefined
   /** undoes what the observer was told when the worker became ready */
   forget: (() => void) | undefined = undefined
-  readonly jobs = new Map<number, Job>()
+  readonly jobs = new JobsById()
   /** subtasks spawned by this worker's tasks, by the worker's request id */
   readonly children = new Map<number, Job>()
   /** tasks of this worker suspended on subtasks */
@@ -62,7 +96,7 @@ export class WorkerSlot {
     job.claim = this.freeClaims.pop()!
     Atomics.store(this.claims, job.claim, job.id)
     job.worker = this
-    this.jobs.set(job.id, job)
+    this.jobs.set(job)
   }
 
   /** The worker is done with the job (it answered, or the job was taken back): its cell can be reused. */
