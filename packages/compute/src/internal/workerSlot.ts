@@ -7,6 +7,77 @@ import { Region } from "./region.ts"
 import { stealSlotsBytes } from "./stealSlots.ts"
 import type { Timer, WorkerThread } from "./thread.ts"
 
+/**
+ * The jobs a worker holds, by id: an open-addressing table on a plain array, not a `Map`. V8 links each hash table a
+ * `Map` outgrows to its successor, so once a busy `Map`'s table is tenured, every job added after it is dragged into the
+ * old generation too (the main thread's GC time then rose 3-4x, for the rest of a run of small tasks).
+ */
+export class JobsById {
+  private slots: Array<Job | undefined> = Array.from({ length: 64 })
+  private mask = 63
+  private count = 0
+
+  get size(): number {
+    return this.count
+  }
+
+  get(id: number): Job | undefined {
+    for (let i = id & this.mask;; i = (i + 1) & this.mask) {
+      const job = this.slots[i]
+      if (job === undefined || job.id === id) return job
+    }
+  }
+
+  set(job: Job): void {
+    if (2 * (this.count + 1) > this.slots.length) this.grow()
+    let i = job.id & this.mask
+    for (let held = this.slots[i]; held !== undefined; held = this.slots[i]) {
+      if (held.id === job.id) {
+        this.slots[i] = job
+        return
+      }
+      i = (i + 1) & this.mask
+    }
+    this.slots[i] = job
+    this.count++
+  }
+
+  delete(id: number): void {
+    let gap = id & this.mask
+    for (let held = this.slots[gap]; held?.id !== id; held = this.slots[gap]) {
+      if (held === undefined) return
+      gap = (gap + 1) & this.mask
+    }
+    // Later jobs of the same probe run move back into the gap, so that no lookup stops short at it.
+    let i = gap
+    for (;;) {
+      i = (i + 1) & this.mask
+      const job = this.slots[i]
+      if (job === undefined) break
+      const home = job.id & this.mask
+      // It may fill the gap only if its home slot is not between the gap and where it sits.
+      if (gap < i ? home > gap && home <= i : home > gap || home <= i) continue
+      this.slots[gap] = job
+      gap = i
+    }
+    this.slots[gap] = undefined
+    this.count--
+  }
+
+  /** in id order: the order they were submitted */
+  values(): Array<Job> {
+    return this.slots.filter((job) => job !== undefined).toSorted((a, b) => a.id - b.id)
+  }
+
+  private grow(): void {
+    const old = this.slots
+    this.slots = Array.from({ length: 2 * old.length })
+    this.mask = this.slots.length - 1
+    this.count = 0
+    for (const job of old) if (job !== undefined) this.set(job)
+  }
+}
+
 export class WorkerSlot {
   ready = false
   /** `performance.now()` when the worker last sent anything */
@@ -16,7 +87,7 @@ export class WorkerSlot {
   lastError: unknown = undefined
   /** undoes what the observer was told when the worker became ready */
   forget: (() => void) | undefined = undefined
-  readonly jobs = new Map<number, Job>()
+  readonly jobs = new JobsById()
   /** subtasks spawned by this worker's tasks, by the worker's request id */
   readonly children = new Map<number, Job>()
   /** tasks of this worker suspended on subtasks */
@@ -67,7 +138,7 @@ export class WorkerSlot {
     job.claim = this.freeClaims.pop()!
     Atomics.store(this.claims, job.claim, job.id)
     job.worker = this
-    this.jobs.set(job.id, job)
+    this.jobs.set(job)
   }
 
   /** The worker is done with the job (it answered, or the job was taken back): its cell can be reused. */
