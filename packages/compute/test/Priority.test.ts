@@ -33,11 +33,12 @@ describe("priorities", () => {
       )
       assert.deepStrictEqual(highs, [2, 4, 6, 8, 10])
       // Between the last high queued and the last high done, only the lows already on a worker may finish (two
-      // workers, one task each), not the queue ahead of the highs. Counted in order, whatever the machine's speed.
+      // workers, one task each; and a caller resumes a little after its task ended, so allow two more), not the ~100
+      // queued ahead of the highs. Counted in order, whatever the machine's speed.
       const queued = completed.lastIndexOf("high queued")
       const done = Math.max(...[1, 2, 3, 4, 5].map((n) => completed.indexOf(`high ${n}`)))
       const lowsMeanwhile = completed.slice(queued, done).filter((entry) => entry.startsWith("low")).length
-      assert.isAtMost(lowsMeanwhile, 2, `lows that finished while the highs waited: ${lowsMeanwhile}`)
+      assert.isAtMost(lowsMeanwhile, 4, `lows that finished while the highs waited: ${lowsMeanwhile}`)
       yield* Fiber.join(flood)
       assert.strictEqual(completed.filter((entry) => entry.startsWith("low")).length, lows)
 

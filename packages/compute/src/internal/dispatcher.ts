@@ -17,7 +17,7 @@ import type * as ComputeTask from "../ComputeTask.ts"
 import * as Codec from "./codec.ts"
 import { Job, State } from "./job.ts"
 import { JobQueue } from "./jobQueue.ts"
-import { noOutcomes, type Outcome, type OutcomeCounts, outcomeOf } from "./outcome.ts"
+import { noOutcomes, type Outcome, type OutcomeCounts, outcomeOf, outcomes } from "./outcome.ts"
 import * as Protocol from "./protocol.ts"
 import { Quarantine, type QuarantineOptions } from "./quarantine.ts"
 import { fromWorker, type Settlement } from "./settlement.ts"
@@ -610,6 +610,8 @@ export class Dispatcher {
         return this.subtasks.spawn(worker, message)
       case Protocol.CancelChild:
         return this.subtasks.cancelRequested(worker, message[1])
+      case Protocol.SubtaskTally:
+        return this.onSubtaskTally(message)
     }
   }
 
@@ -625,6 +627,18 @@ export class Dispatcher {
     this.updateGauges()
     // More work for this worker, or, once it is idle, work to take from a busy one.
     if (this.jobs.queued > 0 || worker.load === 0) this.scheduleDispatch()
+  }
+
+  /** Subtasks that ran among the workers, for the per-task metrics (the stats count them from the regions). */
+  private onSubtaskTally(message: Protocol.SubtaskTallyMessage): void {
+    const observer = this.observer
+    if (observer === undefined) return
+    for (let i = 1; i < message.length; i += 3) {
+      const name = message[i] as string
+      const runMs = message[i + 2] as number
+      observer.submitted(name)
+      observer.completed(name, outcomes[message[i + 1] as number]!, runMs < 0 ? undefined : runMs)
+    }
   }
 
   private updateGauges(): void {

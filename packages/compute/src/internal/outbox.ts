@@ -6,6 +6,7 @@
  */
 import { performance } from "node:perf_hooks"
 import type { MessagePort } from "node:worker_threads"
+import { type Outcome, outcomes } from "./outcome.ts"
 import * as Protocol from "./protocol.ts"
 
 /** Results are flushed at least this often (ms) while a long batch runs, so callers are not held back by it. */
@@ -14,6 +15,7 @@ const flushIntervalMs = 1
 export class Outbox {
   private readonly port: MessagePort
   private message = Protocol.resultsMessage()
+  private tallied: Protocol.SubtaskTallyMessage = [Protocol.SubtaskTally]
   private flushScheduled = false
   private lastFlush = performance.now()
   /** Set while a Run message is being handled: outcomes reported then go out with that message's flush. */
@@ -26,6 +28,12 @@ export class Outbox {
   /** Queues a task's outcome; outside a Run message it goes out once the worker has read what waits on its port. */
   add(id: number, outcome: Protocol.Outcome, value: unknown, runMs: number): void {
     Protocol.pushResult(this.message, id, outcome, value, runMs)
+    if (!this.inRun) this.flushSoon()
+  }
+
+  /** Queues a subtask's ending for the main thread's per-task metrics; it goes out with the next flush. */
+  tally(taskName: string, outcome: Outcome, runMs: number | undefined): void {
+    this.tallied.push(taskName, outcomes.indexOf(outcome), runMs ?? -1)
     if (!this.inRun) this.flushSoon()
   }
 
@@ -47,6 +55,11 @@ export class Outbox {
   }
 
   private flush(): void {
+    if (this.tallied.length > 1) {
+      const tallied = this.tallied
+      this.tallied = [Protocol.SubtaskTally]
+      this.port.postMessage(tallied)
+    }
     if (!Protocol.hasResults(this.message)) return
     const message = this.message
     this.message = Protocol.resultsMessage()

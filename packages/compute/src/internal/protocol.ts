@@ -177,8 +177,22 @@ export type SpawnMessage = readonly [
 export const CancelChild = 14
 export type CancelChildMessage = readonly [tag: typeof CancelChild, requestId: number]
 
+/**
+ * worker -> main: how subtasks that ran among the workers ended, three fields each: `taskName, outcome, runMs` (-1
+ * when it never ran). Only for the per-task metrics; the stats read the workers' regions. Sent before the Results it
+ * goes out with, so a root's subtasks are counted by the time its caller resumes.
+ */
+export const SubtaskTally = 15
+export type SubtaskTallyMessage = [tag: typeof SubtaskTally, ...entries: Array<string | number>]
+
 /** What a worker sends the main thread. */
-export type FromWorker = ReadyMessage | StartFailedMessage | ResultsMessage | SpawnMessage | CancelChildMessage
+export type FromWorker =
+  | ReadyMessage
+  | StartFailedMessage
+  | ResultsMessage
+  | SpawnMessage
+  | CancelChildMessage
+  | SubtaskTallyMessage
 
 /** worker -> peer: you were claimed hungry, and there may be work to steal. */
 export const Wake = 20
@@ -186,7 +200,14 @@ export type WakeMessage = readonly [tag: typeof Wake]
 
 /** thief -> owner: how a subtask it stole from the owner's steal slots ended (`token` names it there). */
 export const StolenResult = 21
-export type StolenResultMessage = readonly [tag: typeof StolenResult, token: number, outcome: Outcome, value: unknown]
+export type StolenResultMessage = readonly [
+  tag: typeof StolenResult,
+  slot: number,
+  token: number,
+  outcome: Outcome,
+  value: unknown,
+  runMs: number
+]
 
 /** owner -> thief: the parent of a subtask it stole was interrupted; stop it. */
 export const CancelStolen = 22

@@ -95,6 +95,8 @@ export interface Peer {
 /** What the queue needs of the worker it lives in. */
 export interface QueueHost {
   readonly region: Region
+  /** reports a subtask's ending for the per-task metrics (`runMs` undefined when it never ran) */
+  readonly tally: (taskName: string, outcome: Outcome, runMs: number | undefined) => void
   /** the peers' regions, to find a hungry one */
   readonly peers: () => Iterable<Peer>
   /** starts the subtask's handler; its ending comes back through {@link SubtaskQueue.finish} */
@@ -146,10 +148,12 @@ export class SubtaskQueue {
   }
 
   /** A subtask this worker ran (or lent and got back the outcome of) ended; `outcome` as reported. */
-  finish(subtask: Subtask, outcome: Outcome, settlement: Settlement): void {
+  finish(subtask: Subtask, outcome: Outcome, settlement: Settlement, runMs?: number): void {
     if (subtask.state === SubtaskState.Done) return
     const cancelled = subtask.isCancelled()
-    this.host.region.ended(cancelled ? "interrupted" : outcome)
+    const counted = cancelled ? "interrupted" : outcome
+    this.host.region.ended(counted)
+    this.host.tally(subtask.task.name, counted, runMs)
     subtask.settle(cancelled ? interrupted : settlement)
   }
 

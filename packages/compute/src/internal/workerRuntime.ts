@@ -147,9 +147,10 @@ export const start = (options: WorkerRuntimeOptions): void => {
   const running = new Map<number, Running>()
   const outbox = new Outbox(port)
   const peers = new Map<number, PeerLink>()
-  /** this worker's steal slots, and what it has published there, by token */
+  /** this worker's steal slots, and what it has published there, by slot (a Map churned per subtask would be a GC
+   * drag once its table is tenured) */
   const slots = new StealSlots(options.region.buffer)
-  const published = new Map<number, Subtask>()
+  const published: Array<Subtask | undefined> = []
   let nextToken = 1
   /** runs of stolen subtasks not yet answered; a retiring worker waits for them */
   let stolenRunning = 0
@@ -163,7 +164,7 @@ export const start = (options: WorkerRuntimeOptions): void => {
     nextToken = (nextToken + 1) | 0
     subtask.slot = slot
     subtask.token = token
-    published.set(token, subtask)
+    published[slot] = subtask
     subtask.recall = () => {
       slots.requestCancel(slot)
       const thief = peers.get(slots.thiefOf(slot))
@@ -174,24 +175,32 @@ export const start = (options: WorkerRuntimeOptions): void => {
 
   const reclaim = (subtask: Subtask): boolean => {
     if (!slots.retract(subtask.slot)) return false
-    published.delete(subtask.token)
+    published[subtask.slot] = undefined
     subtask.slot = -1
     return true
   }
 
   /** A thief answered for a subtask it stole from here. */
-  const onStolenResult = (thief: number, token: number, outcome: Protocol.Outcome, value: unknown) => {
-    const subtask = published.get(token)
-    if (subtask === undefined) return
-    published.delete(token)
-    slots.release(subtask.slot)
+  const onStolenResult = (
+    thief: number,
+    slot: number,
+    token: number,
+    outcome: Protocol.Outcome,
+    value: unknown,
+    runMs: number
+  ) => {
+    const subtask = published[slot]
+    if (subtask === undefined || subtask.token !== token) return
+    published[slot] = undefined
+    slots.release(slot)
     subtask.slot = -1
     const settlement = fromWorker(subtask.task, subtask.kind, thief, outcome, value)
-    queue.finish(subtask, outcomeOf(settlement), settlement)
+    queue.finish(subtask, outcomeOf(settlement), settlement, runMs)
   }
 
   const queue = new SubtaskQueue({
     region: options.region,
+    tally: (name, outcome, runMs) => outbox.tally(name, outcome, runMs),
     peers: () => peers.values(),
     run: (subtask) => runSubtask(subtask),
     publish,
@@ -275,9 +284,10 @@ export const start = (options: WorkerRuntimeOptions): void => {
   /** Runs a subtask from this worker's own queue; its outcome goes back to the queue, and from there to its parent. */
   const runSubtask = (subtask: Subtask) => {
     const { kind, task } = subtask
+    const started = performance.now()
     const report = (outcome: Protocol.Outcome, value: unknown) => {
       const settlement = fromWorker(task, kind, workerId, outcome, value)
-      queue.finish(subtask, outcomeOf(settlement), settlement)
+      queue.finish(subtask, outcomeOf(settlement), settlement, performance.now() - started)
     }
     // Served here or not decides, as it would on any worker the subtask could have gone to.
     if (registry.get(task.name) !== task) return report(Protocol.Outcome.NotServed, undefined)
@@ -369,20 +379,26 @@ export const start = (options: WorkerRuntimeOptions): void => {
     queue.busy()
     stolenRunning++
     const { slot, token } = stolen
+    const started = performance.now()
     const answer = (outcome: Protocol.Outcome, value: unknown) => {
       owner.stolen.delete(token)
       stolenRunning--
       owner.slots.markAnswered(slot)
+      const runMs = performance.now() - started
       if (!owner.gone) {
         try {
-          owner.port.postMessage([Protocol.StolenResult, token, outcome, value] satisfies Protocol.StolenResultMessage)
+          owner.port.postMessage(
+            [Protocol.StolenResult, slot, token, outcome, value, runMs] satisfies Protocol.StolenResultMessage
+          )
         } catch (cause) {
           owner.port.postMessage(
             [
               Protocol.StolenResult,
+              slot,
               token,
               Protocol.Outcome.ResultUnsendable,
-              `the result could not be sent to the worker that spawned it: ${Protocol.errorInfo(cause).message}`
+              `the result could not be sent to the worker that spawned it: ${Protocol.errorInfo(cause).message}`,
+              runMs
             ] satisfies Protocol.StolenResultMessage
           )
         }
@@ -422,7 +438,7 @@ export const start = (options: WorkerRuntimeOptions): void => {
         case Protocol.Wake:
           return queue.maybeIdle()
         case Protocol.StolenResult:
-          return onStolenResult(peerId, message[1], message[2], message[3])
+          return onStolenResult(peerId, message[1], message[2], message[3], message[4], message[5])
         case Protocol.CancelStolen: {
           const run = peer.stolen.get(message[1])
           if (run !== undefined) stop(run)
@@ -443,10 +459,11 @@ export const start = (options: WorkerRuntimeOptions): void => {
     peer.gone = true
     for (const run of peer.stolen.values()) stop(run)
     peer.port.close()
-    for (const [token, subtask] of Array.from(published)) {
-      if (slots.thiefOf(subtask.slot) !== peerId) continue
-      published.delete(token)
-      slots.release(subtask.slot)
+    for (let slot = 0; slot < published.length; slot++) {
+      const subtask = published[slot]
+      if (subtask === undefined || slots.thiefOf(slot) !== peerId) continue
+      published[slot] = undefined
+      slots.release(slot)
       subtask.slot = -1
       queue.finish(subtask, "crashed", {
         _tag: "Crashed",
