@@ -2,10 +2,10 @@
  * A worker's own queue of subtasks, as a Rayon thread's deque: a task running here that spawns subtasks
  * (`ComputePool.execute`, `join`, `ComputeParallel.map` inside a handler) puts them here, and while it waits the
  * worker runs them itself, newest first. Their outcomes go straight back to their parents — no message, no main
- * thread. When a subtask would wait behind another one while a peer worker sits hungry, the oldest waiting one is
- * given away: published in this worker's steal slots for the peer to take (see `stealSlots.ts`), or, when it cannot
- * be published, sent to the main thread's scheduler as before. Every subtask ends here exactly once and is counted
- * in the worker's region (how the main thread's stats see it).
+ * thread. Whenever the worker starts one while older ones wait, the oldest waiting ones (one per peer) are published
+ * in its steal slots (see `stealSlots.ts`), where an idle peer takes them, and hungry peers are woken; one that
+ * cannot be published goes to the main thread's scheduler, as before, if a peer is hungry. Every subtask ends here
+ * exactly once and is counted in the worker's region (how the main thread's stats see it).
  */
 import type * as Effect from "effect/Effect"
 import { performance } from "node:perf_hooks"
@@ -133,10 +133,6 @@ export class SubtaskQueue {
     this.host = host
   }
 
-  get length(): number {
-    return this.items.length
-  }
-
   push(subtask: Subtask): void {
     this.host.region.submitted(1)
     this.items.push(subtask)
@@ -217,7 +213,7 @@ export class SubtaskQueue {
     if (this.host.region.claimHunger() && !this.host.steal()) this.host.region.setHungry(true)
   }
 
-  /** Runs queued subtasks newest first; the oldest waiting one goes to each hungry peer. */
+  /** Runs queued subtasks newest first, offering the oldest waiting ones to peers as it goes. */
   private readonly drain = (): void => {
     this.scheduled = false
     this.draining = true

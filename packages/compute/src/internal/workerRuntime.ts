@@ -1,8 +1,9 @@
 /**
  * The worker side of the pool, wired together: the message loop on the parent port, running a task or a chunk of
  * them, and start-up (the per-worker Layer). Handlers are called through handlerCall.ts, results leave through the
- * outbox (outbox.ts), and subtasks a task spawns go through nestedPool.ts. No fiber is started for a handler that
- * returns a plain value; Effect handlers run as fibers with the per-worker services.
+ * outbox (outbox.ts), subtasks a task spawns go through nestedPool.ts into the worker's own queue (subtaskQueue.ts),
+ * and what it lends to and steals from other workers is peers.ts's. No fiber is started for a handler that returns a
+ * plain value; Effect handlers run as fibers with the per-worker services.
  */
 import * as Cause from "effect/Cause"
 import * as Context from "effect/Context"
@@ -23,11 +24,11 @@ import * as HandlerScheduler from "./handlerScheduler.ts"
 import * as NestedPool from "./nestedPool.ts"
 import { Outbox } from "./outbox.ts"
 import { outcomeOf } from "./outcome.ts"
+import { Peers } from "./peers.ts"
 import * as Protocol from "./protocol.ts"
-import { Region } from "./region.ts"
+import type { Region } from "./region.ts"
 import { fromWorker } from "./settlement.ts"
-import { StealSlots, type Stolen } from "./stealSlots.ts"
-import { type Parent, type Peer, type Subtask, SubtaskQueue } from "./subtaskQueue.ts"
+import { type Parent, type Subtask, SubtaskQueue } from "./subtaskQueue.ts"
 
 /** Takes a handler call's encoded outcome; called once per call. */
 type Done = (outcome: Protocol.Outcome, value: unknown) => void
@@ -112,16 +113,6 @@ const exitOutcome = (task: ComputeTask.Any, exit: Exit.Exit<unknown, unknown>, d
   done(Protocol.Outcome.Defect, info.stack === undefined ? { ...info, stack: Cause.pretty(exit.cause) } : info)
 }
 
-/** A peer worker: its region, its steal slots, and the port between the two. */
-interface PeerLink extends Peer {
-  readonly slots: StealSlots
-  readonly port: MessagePort
-  /** runs of subtasks stolen from it, by their token there */
-  readonly stolen: Map<number, Running>
-  /** it has exited: what was stolen from it has no one to answer to */
-  gone: boolean
-}
-
 export interface WorkerRuntimeOptions {
   readonly port: MessagePort
   readonly workerId: number
@@ -146,69 +137,33 @@ export const start = (options: WorkerRuntimeOptions): void => {
   let services: Context.Context<any> = Context.empty() as Context.Context<any>
   const running = new Map<number, Running>()
   const outbox = new Outbox(port)
-  const peers = new Map<number, PeerLink>()
-  /** this worker's steal slots, and what it has published there, by slot (a Map churned per subtask would be a GC
-   * drag once its table is tenured) */
-  const slots = new StealSlots(options.region.buffer)
-  const published: Array<Subtask | undefined> = []
-  let nextToken = 1
-  /** runs of stolen subtasks not yet answered; a retiring worker waits for them */
-  let stolenRunning = 0
-  let retireWhenDone = false
-
-  const publish = (subtask: Subtask): boolean => {
-    const token = nextToken
-    // Too big for a slot, or not serialisable there (shared memory): false, and it is sent another way.
-    const slot = slots.publish(token, subtask.rootId, subtask.task.name, subtask.kind, subtask.encoded, subtask.trace)
-    if (slot < 0) return false
-    nextToken = (nextToken + 1) | 0
-    subtask.slot = slot
-    subtask.token = token
-    published[slot] = subtask
-    subtask.recall = () => {
-      slots.requestCancel(slot)
-      const thief = peers.get(slots.thiefOf(slot))
-      thief?.port.postMessage([Protocol.CancelStolen, token] satisfies Protocol.CancelStolenMessage)
-    }
-    return true
-  }
-
-  const reclaim = (subtask: Subtask): boolean => {
-    if (!slots.retract(subtask.slot)) return false
-    published[subtask.slot] = undefined
-    subtask.slot = -1
-    return true
-  }
-
-  /** A thief answered for a subtask it stole from here. */
-  const onStolenResult = (
-    thief: number,
-    slot: number,
-    token: number,
-    outcome: Protocol.Outcome,
-    value: unknown,
-    runMs: number
-  ) => {
-    const subtask = published[slot]
-    if (subtask === undefined || subtask.token !== token) return
-    published[slot] = undefined
-    slots.release(slot)
-    subtask.slot = -1
-    const settlement = fromWorker(subtask.task, subtask.kind, thief, outcome, value)
-    queue.finish(subtask, outcomeOf(settlement), settlement, runMs)
-  }
-
+  const peers = new Peers({
+    workerId,
+    region: options.region,
+    registry,
+    start: (task, stolen, isCancelled, done) => {
+      let finished = false
+      const state = new Running(workerId, stolen.rootId, stolen.trace, { isCancelled }, (outcome, value) => {
+        finished = true
+        done(outcome, value)
+      })
+      const stoppable = execute(task, stolen.kind, stolen.encoded, state)
+      return finished ? undefined : () => stop(stoppable)
+    },
+    leave: () => leave()
+  })
   const queue = new SubtaskQueue({
     region: options.region,
     tally: (name, outcome, runMs) => outbox.tally(name, outcome, runMs),
     peers: () => peers.values(),
     run: (subtask) => runSubtask(subtask),
-    publish,
+    publish: (subtask) => peers.publish(subtask),
     sendToMain: (subtask) => pool.sendToMain(subtask),
-    wake: (peer) => (peer as PeerLink).port.postMessage([Protocol.Wake] satisfies Protocol.WakeMessage),
-    reclaim,
-    steal: () => stealOne()
+    wake: (peer) => peers.wake(peer),
+    reclaim: (subtask) => peers.reclaim(subtask),
+    steal: () => peers.steal()
   })
+  peers.queue = queue
   const pool = NestedPool.make(port, options.threads, queue)
 
   const finish = (id: number, outcome: Protocol.Outcome, value: unknown, runMs: number) => {
@@ -360,120 +315,6 @@ export const start = (options: WorkerRuntimeOptions): void => {
     if (state !== undefined) stop(state)
   }
 
-  /** Takes the oldest subtask a peer has published and runs it here; false when no peer had one. */
-  const stealOne = (): boolean => {
-    if (retireWhenDone) return false
-    for (const peer of peers.values()) {
-      if (peer.gone || !peer.slots.hasPublished()) continue
-      const stolen = peer.slots.steal(workerId)
-      if (stolen !== undefined) {
-        runStolen(peer, stolen)
-        return true
-      }
-    }
-    return false
-  }
-
-  /** Runs a stolen subtask; its outcome goes back to its owner, worker to worker. */
-  const runStolen = (owner: PeerLink, stolen: Stolen) => {
-    queue.busy()
-    stolenRunning++
-    const { slot, token } = stolen
-    const started = performance.now()
-    const answer = (outcome: Protocol.Outcome, value: unknown) => {
-      owner.stolen.delete(token)
-      stolenRunning--
-      owner.slots.markAnswered(slot)
-      const runMs = performance.now() - started
-      if (!owner.gone) {
-        try {
-          owner.port.postMessage(
-            [Protocol.StolenResult, slot, token, outcome, value, runMs] satisfies Protocol.StolenResultMessage
-          )
-        } catch (cause) {
-          owner.port.postMessage(
-            [
-              Protocol.StolenResult,
-              slot,
-              token,
-              Protocol.Outcome.ResultUnsendable,
-              `the result could not be sent to the worker that spawned it: ${Protocol.errorInfo(cause).message}`,
-              runMs
-            ] satisfies Protocol.StolenResultMessage
-          )
-        }
-      }
-      if (retireWhenDone && stolenRunning === 0) retire()
-      else queue.maybeIdle()
-    }
-    const task = registry.get(stolen.name)
-    if (task === undefined) return answer(Protocol.Outcome.NotServed, undefined)
-    let finished = false
-    const state = new Running(
-      workerId,
-      stolen.rootId,
-      stolen.trace,
-      { isCancelled: () => owner.gone || owner.slots.isCancelRequested(slot) },
-      (outcome, value) => {
-        finished = true
-        answer(outcome, value)
-      }
-    )
-    const stoppable = execute(task, stolen.kind, stolen.encoded, state)
-    if (!finished) owner.stolen.set(token, stoppable)
-  }
-
-  const onPeer = (peerId: number, region: SharedArrayBuffer, peerPort: MessagePort) => {
-    const peer: PeerLink = {
-      id: peerId,
-      region: new Region(region),
-      slots: new StealSlots(region),
-      port: peerPort,
-      stolen: new Map(),
-      gone: false
-    }
-    peers.set(peerId, peer)
-    peerPort.on("message", (message: Protocol.FromPeer) => {
-      switch (message[0]) {
-        case Protocol.Wake:
-          return queue.maybeIdle()
-        case Protocol.StolenResult:
-          return onStolenResult(peerId, message[1], message[2], message[3], message[4], message[5])
-        case Protocol.CancelStolen: {
-          const run = peer.stolen.get(message[1])
-          if (run !== undefined) stop(run)
-          return
-        }
-      }
-    })
-  }
-
-  /**
-   * A peer exited. What it stole from here ended with it (crashed); what this worker stole from it has no one to
-   * answer to, and is stopped.
-   */
-  const onPeerLost = (peerId: number, exitCode: number, why: string) => {
-    const peer = peers.get(peerId)
-    if (peer === undefined) return
-    peers.delete(peerId)
-    peer.gone = true
-    for (const run of peer.stolen.values()) stop(run)
-    peer.port.close()
-    for (let slot = 0; slot < published.length; slot++) {
-      const subtask = published[slot]
-      if (subtask === undefined || slots.thiefOf(slot) !== peerId) continue
-      published[slot] = undefined
-      slots.release(slot)
-      subtask.slot = -1
-      queue.finish(subtask, "crashed", {
-        _tag: "Crashed",
-        workerId: peerId,
-        exitCode,
-        message: `the worker that took it died: ${why}`
-      })
-    }
-  }
-
   port.on("message", (message: Protocol.ToWorker) => {
     switch (message[0]) {
       case Protocol.Run:
@@ -485,9 +326,9 @@ export const start = (options: WorkerRuntimeOptions): void => {
       case Protocol.Retire:
         return retire()
       case Protocol.Peer:
-        return onPeer(message[1], message[2], message[3])
+        return peers.onPeer(message[1], message[2], message[3])
       case Protocol.PeerLost:
-        return onPeerLost(message[1], message[2], message[3])
+        return peers.onPeerLost(message[1], message[2], message[3])
     }
   })
 
@@ -495,10 +336,9 @@ export const start = (options: WorkerRuntimeOptions): void => {
   // answered, finalise the per-worker Layer, then leave.
   const retire = () => {
     queue.close()
-    retireWhenDone = true
-    if (stolenRunning > 0) return
-    Effect.runCallback(Scope.close(scope, Exit.void), { onExit: () => process.exit(0) })
+    if (peers.retire()) leave()
   }
+  const leave = () => Effect.runCallback(Scope.close(scope, Exit.void), { onExit: () => process.exit(0) })
 
   const scope = Effect.runSync(Scope.make())
   const build = options.layer === undefined

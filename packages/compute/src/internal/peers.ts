@@ -1,0 +1,238 @@
+/**
+ * A worker's peers, and what passes between them without the main thread: the subtasks this worker lends through
+ * its steal slots (published, taken back, answered by a thief, failed when the thief dies) and the ones it steals
+ * from theirs (run here, answered over the port between the two, stopped when asked or when their owner dies). The
+ * main thread introduces the peers (`Peer`) and says when one is gone (`PeerLost`).
+ */
+import { performance } from "node:perf_hooks"
+import type { MessagePort } from "node:worker_threads"
+import type * as ComputeTask from "../ComputeTask.ts"
+import { outcomeOf } from "./outcome.ts"
+import * as Protocol from "./protocol.ts"
+import { Region } from "./region.ts"
+import { fromWorker } from "./settlement.ts"
+import { StealSlots, type Stolen } from "./stealSlots.ts"
+import type { Peer, Subtask, SubtaskQueue } from "./subtaskQueue.ts"
+
+/** A peer worker: its region, its steal slots, and the port between the two. */
+interface PeerLink extends Peer {
+  readonly slots: StealSlots
+  readonly port: MessagePort
+  /** how to stop each run of a subtask stolen from it, by the subtask's token there */
+  readonly stolen: Map<number, () => void>
+  /** it has exited: what was stolen from it has no one to answer to */
+  gone: boolean
+}
+
+/** What the peers need of the worker they serve. */
+export interface PeersHost {
+  readonly workerId: number
+  readonly region: Region
+  readonly registry: ReadonlyMap<string, ComputeTask.Any>
+  /**
+   * Starts a stolen subtask's handler; `done` takes its encoded outcome, once. Returns how to stop it, or undefined
+   * when it has already ended.
+   */
+  readonly start: (
+    task: ComputeTask.Any,
+    stolen: Stolen,
+    isCancelled: () => boolean,
+    done: (outcome: Protocol.Outcome, value: unknown) => void
+  ) => (() => void) | undefined
+  /** the retiring worker answered the last subtask it stole: it may leave */
+  readonly leave: () => void
+}
+
+export class Peers {
+  private readonly links = new Map<number, PeerLink>()
+  /** this worker's steal slots, and what it has published there, by slot (not a Map churned per subtask: a GC drag
+   * once its table is tenured) */
+  private readonly slots: StealSlots
+  private readonly published: Array<Subtask | undefined> = []
+  private nextToken = 1
+  /** runs of stolen subtasks not yet answered; a retiring worker waits for them */
+  private stolenRunning = 0
+  private leaving = false
+  private readonly host: PeersHost
+  /** set once: the queue and the peers each need the other */
+  queue!: SubtaskQueue
+  constructor(host: PeersHost) {
+    this.host = host
+    this.slots = new StealSlots(host.region.buffer)
+  }
+
+  values(): Iterable<Peer> {
+    return this.links.values()
+  }
+
+  // ---- lending
+
+  /** Publishes a subtask in the steal slots; false when it is too big for one or not serialisable there. */
+  publish(subtask: Subtask): boolean {
+    const token = this.nextToken
+    const slot = this.slots.publish(
+      token,
+      subtask.rootId,
+      subtask.task.name,
+      subtask.kind,
+      subtask.encoded,
+      subtask.trace
+    )
+    if (slot < 0) return false
+    this.nextToken = (this.nextToken + 1) | 0
+    subtask.slot = slot
+    subtask.token = token
+    this.published[slot] = subtask
+    subtask.recall = () => {
+      this.slots.requestCancel(slot)
+      const thief = this.links.get(this.slots.thiefOf(slot))
+      thief?.port.postMessage([Protocol.CancelStolen, token] satisfies Protocol.CancelStolenMessage)
+    }
+    return true
+  }
+
+  /** Takes a published subtask back to run it here; false when a thief got it first. */
+  reclaim(subtask: Subtask): boolean {
+    if (!this.slots.retract(subtask.slot)) return false
+    this.published[subtask.slot] = undefined
+    subtask.slot = -1
+    return true
+  }
+
+  wake(peer: Peer): void {
+    ;(peer as PeerLink).port.postMessage([Protocol.Wake] satisfies Protocol.WakeMessage)
+  }
+
+  /** A thief answered for a subtask it stole from here. */
+  private answered(thief: number, message: Protocol.StolenResultMessage): void {
+    const [, slot, token, outcome, value, runMs] = message
+    const subtask = this.published[slot]
+    if (subtask === undefined || subtask.token !== token) return
+    this.unpublish(slot, subtask)
+    const settlement = fromWorker(subtask.task, subtask.kind, thief, outcome, value)
+    this.queue.finish(subtask, outcomeOf(settlement), settlement, runMs)
+  }
+
+  private unpublish(slot: number, subtask: Subtask): void {
+    this.published[slot] = undefined
+    this.slots.release(slot)
+    subtask.slot = -1
+  }
+
+  // ---- stealing
+
+  /** Takes the oldest subtask a peer has published and starts it here; false when no peer had one. */
+  steal(): boolean {
+    if (this.leaving) return false
+    for (const peer of this.links.values()) {
+      if (peer.gone || !peer.slots.hasPublished()) continue
+      const stolen = peer.slots.steal(this.host.workerId)
+      if (stolen !== undefined) {
+        this.run(peer, stolen)
+        return true
+      }
+    }
+    return false
+  }
+
+  /** Runs a stolen subtask; its outcome goes back to its owner, worker to worker. */
+  private run(owner: PeerLink, stolen: Stolen): void {
+    this.queue.busy()
+    this.stolenRunning++
+    const { slot, token } = stolen
+    const started = performance.now()
+    let answered = false
+    const answer = (outcome: Protocol.Outcome, value: unknown) => {
+      answered = true
+      owner.stolen.delete(token)
+      this.stolenRunning--
+      owner.slots.markAnswered(slot)
+      if (!owner.gone) send(owner.port, slot, token, outcome, value, performance.now() - started)
+      if (this.leaving && this.stolenRunning === 0) this.host.leave()
+      else this.queue.maybeIdle()
+    }
+    const task = this.host.registry.get(stolen.name)
+    if (task === undefined) return answer(Protocol.Outcome.NotServed, undefined)
+    const stop = this.host.start(task, stolen, () => owner.gone || owner.slots.isCancelRequested(slot), answer)
+    if (stop !== undefined && !answered) owner.stolen.set(token, stop)
+  }
+
+  /** The worker is retiring: it steals no more; true when nothing stolen is left to answer (it may leave now). */
+  retire(): boolean {
+    this.leaving = true
+    return this.stolenRunning === 0
+  }
+
+  // ---- the main thread's news
+
+  onPeer(peerId: number, region: SharedArrayBuffer, port: MessagePort): void {
+    const peer: PeerLink = {
+      id: peerId,
+      region: new Region(region),
+      slots: new StealSlots(region),
+      port,
+      stolen: new Map(),
+      gone: false
+    }
+    this.links.set(peerId, peer)
+    port.on("message", (message: Protocol.FromPeer) => {
+      switch (message[0]) {
+        case Protocol.Wake:
+          return this.queue.maybeIdle()
+        case Protocol.StolenResult:
+          return this.answered(peerId, message)
+        case Protocol.CancelStolen:
+          return peer.stolen.get(message[1])?.()
+      }
+    })
+  }
+
+  /**
+   * A peer exited. What it stole from here ended with it (crashed); what this worker stole from it has no one to
+   * answer to, and is stopped.
+   */
+  onPeerLost(peerId: number, exitCode: number, why: string): void {
+    const peer = this.links.get(peerId)
+    if (peer === undefined) return
+    this.links.delete(peerId)
+    peer.gone = true
+    for (const stop of peer.stolen.values()) stop()
+    peer.port.close()
+    for (let slot = 0; slot < this.published.length; slot++) {
+      const subtask = this.published[slot]
+      if (subtask === undefined || this.slots.thiefOf(slot) !== peerId) continue
+      this.unpublish(slot, subtask)
+      this.queue.finish(subtask, "crashed", {
+        _tag: "Crashed",
+        workerId: peerId,
+        exitCode,
+        message: `the worker that took it died: ${why}`
+      })
+    }
+  }
+}
+
+const send = (
+  port: MessagePort,
+  slot: number,
+  token: number,
+  outcome: Protocol.Outcome,
+  value: unknown,
+  runMs: number
+): void => {
+  try {
+    port.postMessage([Protocol.StolenResult, slot, token, outcome, value, runMs] satisfies Protocol.StolenResultMessage)
+  } catch (cause) {
+    const message = `the result could not be sent to the worker that spawned it: ${Protocol.errorInfo(cause).message}`
+    port.postMessage(
+      [
+        Protocol.StolenResult,
+        slot,
+        token,
+        Protocol.Outcome.ResultUnsendable,
+        message,
+        runMs
+      ] satisfies Protocol.StolenResultMessage
+    )
+  }
+}
