@@ -20,6 +20,11 @@ export interface Benchmark {
   readonly pools: ReadonlyArray<PoolName>
   /** Runs once at `scale` (1 for a measured repetition, less for the warm-up) and returns the metric. */
   readonly run: (pool: BenchPool, sizes: Sizes, scale: number) => Promise<number>
+  /**
+   * Full-size warm-up runs before the measured ones (default 1). Trees of subtasks need more: each worker's JIT
+   * settles on the recursion only after a few (measured: fork-join-fine took 260, 160, 103, 84, then 71–73 ms).
+   */
+  readonly warmups?: number
 }
 
 const timed = async (f: () => Promise<void>): Promise<number> => {
@@ -211,6 +216,7 @@ export const benchmarks: ReadonlyArray<Benchmark> = [
     unit: "µs/subtask",
     higherIsBetter: false,
     pools: ["effect-compute"],
+    warmups: 5,
     run: async (pool, sizes, scale) => {
       const n = count(sizes, 5_000, 500, scale)
       let result = 0
@@ -227,6 +233,7 @@ export const benchmarks: ReadonlyArray<Benchmark> = [
     unit: "ms",
     higherIsBetter: false,
     pools: ["effect-compute", "inline"],
+    warmups: 5,
     run: async (pool, sizes) => {
       const n = sizes.quick ? 26 : 32
       let result = 0
@@ -245,6 +252,7 @@ export const benchmarks: ReadonlyArray<Benchmark> = [
     unit: "ms",
     higherIsBetter: false,
     pools: ["effect-compute", "inline"],
+    warmups: 5,
     run: async (pool, sizes, scale) => {
       const items = count(sizes, 100_000, 10_000, scale)
       const iterations = Math.max(1, Math.round(sizes.iterationsPerUs))

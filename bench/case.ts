@@ -18,8 +18,10 @@ if (benchmark === undefined || poolName === undefined || !(poolName in pools)) {
 }
 const sizes = { iterationsPerUs: Number(rateArg), quick: flags.includes("--quick") }
 const pool = await pools[poolName as PoolName](threads)
-// Warm-up: one full-size run, so the measured one finds the JIT (ours and the pool's) settled.
-await benchmark.run(pool, sizes, sizes.quick ? 0.2 : 1)
+// Warm-up: full-size runs (one, unless the benchmark asks for more), so the measured ones find the JIT (ours and the
+// pool's) settled. The quick form warms up once, at a fifth of the size.
+const warmups = sizes.quick ? 1 : benchmark.warmups ?? 1
+for (let i = 0; i < warmups; i++) await benchmark.run(pool, sizes, sizes.quick ? 0.2 : 1)
 const samples: Array<number> = []
 for (let i = 0; i < Number(repsArg); i++) samples.push(await benchmark.run(pool, sizes, 1))
 await pool.close()
