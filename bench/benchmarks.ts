@@ -22,7 +22,7 @@ export interface Benchmark {
   readonly run: (pool: BenchPool, sizes: Sizes, scale: number) => Promise<number>
   /**
    * Full-size warm-up runs before the measured ones (default 1). Trees of subtasks need more: each worker's JIT
-   * settles on the recursion only after a few (measured: fork-join-fine took 260, 160, 103, 84, then 71–73 ms).
+   * settles on the recursion only after a few (with one, fork-join-fine's samples were still falling by half).
    */
   readonly warmups?: number
 }

@@ -633,12 +633,10 @@ export class Dispatcher {
   private onSubtaskTally(message: Protocol.SubtaskTallyMessage): void {
     const observer = this.observer
     if (observer === undefined) return
-    for (let i = 1; i < message.length; i += 3) {
-      const name = message[i] as string
-      const runMs = message[i + 2] as number
+    Protocol.forEachTally(message, (name, outcome, runMs) => {
       observer.submitted(name)
-      observer.completed(name, outcomes[message[i + 1] as number]!, runMs < 0 ? undefined : runMs)
-    }
+      observer.completed(name, outcomes[outcome]!, runMs)
+    })
   }
 
   private updateGauges(): void {

@@ -11,7 +11,7 @@ import { ComputePool } from "../ComputePool.ts"
 import type * as ComputeTask from "../ComputeTask.ts"
 import * as Codec from "./codec.ts"
 import * as Protocol from "./protocol.ts"
-import type { Settlement } from "./settlement.ts"
+import { decoded, type Settlement } from "./settlement.ts"
 import { type Parent, Subtask, type SubtaskQueue } from "./subtaskQueue.ts"
 
 // Built once: the pool handed to every Effect handler is made per task, and a fresh Error (with its stack trace) per
@@ -23,27 +23,6 @@ const mainThreadOnly = (what: string) =>
 const statsInTask = mainThreadOnly("stats")
 const metricsInTask = mainThreadOnly("metrics")
 const broadcastInTask = () => mainThreadOnly("broadcast")
-
-/**
- * A settlement whose values are still encoded (the main thread and peers pass them through as they are), decoded
- * with the task's schemas.
- */
-export const decodeSettlement = (task: ComputeTask.Any, kind: Protocol.Kind, settlement: Settlement): Settlement => {
-  if (settlement._tag !== "Success" && settlement._tag !== "Failure") return settlement
-  const decoded = settlement._tag === "Success"
-    ? Codec.decodeSuccess(task.success, kind, settlement.value)
-    : Codec.decode(task.failure, settlement.error)
-  if (!decoded.ok) {
-    return {
-      _tag: "Encoding",
-      direction: "result",
-      message: `the outcome of task "${task.name}" could not be decoded: ${decoded.error}`
-    }
-  }
-  return settlement._tag === "Success"
-    ? { _tag: "Success", value: decoded.value }
-    : { _tag: "Failure", error: decoded.value }
-}
 
 export interface NestedPool {
   /** The pool handed to the Effect handler of `parent`, a run in this worker. */
@@ -117,7 +96,7 @@ export const make = (port: MessagePort, threads: number, queue: SubtaskQueue): N
     const subtask = atMain.get(requestId)
     if (subtask === undefined) return
     atMain.delete(requestId)
-    queue.finishElsewhere(subtask, decodeSettlement(subtask.task, subtask.kind, settlement))
+    queue.finishElsewhere(subtask, decoded(subtask.task, subtask.kind, settlement))
   }
 
   return { forTask, sendToMain, onChildResult }

@@ -15,7 +15,7 @@ const flushIntervalMs = 1
 export class Outbox {
   private readonly port: MessagePort
   private message = Protocol.resultsMessage()
-  private tallied: Protocol.SubtaskTallyMessage = [Protocol.SubtaskTally]
+  private tallied = Protocol.tallyMessage()
   private flushScheduled = false
   private lastFlush = performance.now()
   /** Set while a Run message is being handled: outcomes reported then go out with that message's flush. */
@@ -33,7 +33,7 @@ export class Outbox {
 
   /** Queues a subtask's ending for the main thread's per-task metrics; it goes out with the next flush. */
   tally(taskName: string, outcome: Outcome, runMs: number | undefined): void {
-    this.tallied.push(taskName, outcomes.indexOf(outcome), runMs ?? -1)
+    Protocol.pushTally(this.tallied, taskName, outcomes.indexOf(outcome), runMs)
     if (!this.inRun) this.flushSoon()
   }
 
@@ -55,9 +55,9 @@ export class Outbox {
   }
 
   private flush(): void {
-    if (this.tallied.length > 1) {
+    if (Protocol.hasTallies(this.tallied)) {
       const tallied = this.tallied
-      this.tallied = [Protocol.SubtaskTally]
+      this.tallied = Protocol.tallyMessage()
       this.port.postMessage(tallied)
     }
     if (!Protocol.hasResults(this.message)) return

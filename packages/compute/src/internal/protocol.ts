@@ -3,7 +3,7 @@
  *
  * Messages are flat arrays: cheap to structured-clone, and one message carries many tasks or many results, so the
  * per-task cost of `postMessage` shrinks as work arrives in bulk. Each message kind has a tuple type, and the
- * variable-length ones (Run, Results) are written and read only through the functions here.
+ * variable-length ones (Run, Results, SubtaskTally) are written and read only through the functions here.
  */
 import type { MessagePort } from "node:worker_threads"
 import type { Settlement } from "./settlement.ts"
@@ -184,6 +184,31 @@ export type CancelChildMessage = readonly [tag: typeof CancelChild, requestId: n
  */
 export const SubtaskTally = 15
 export type SubtaskTallyMessage = [tag: typeof SubtaskTally, ...entries: Array<string | number>]
+const TallyEntry = 3
+
+export const tallyMessage = (): SubtaskTallyMessage => [SubtaskTally]
+
+/** `outcome` is an index into `outcome.ts`'s `outcomes`; `runMs` undefined when the subtask never ran. */
+export const pushTally = (
+  message: SubtaskTallyMessage,
+  taskName: string,
+  outcome: number,
+  runMs: number | undefined
+): void => {
+  message.push(taskName, outcome, runMs ?? -1)
+}
+
+export const hasTallies = (message: SubtaskTallyMessage): boolean => message.length > 1
+
+export const forEachTally = (
+  message: SubtaskTallyMessage,
+  f: (taskName: string, outcome: number, runMs: number | undefined) => void
+): void => {
+  for (let i = 1; i < message.length; i += TallyEntry) {
+    const runMs = message[i + 2] as number
+    f(message[i] as string, message[i + 1] as number, runMs < 0 ? undefined : runMs)
+  }
+}
 
 /** What a worker sends the main thread. */
 export type FromWorker =

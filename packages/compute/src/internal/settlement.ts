@@ -139,6 +139,30 @@ export const toEffect = (task: { readonly name: string }, settlement: Settlement
   }
 }
 
+/**
+ * A settlement whose success or failure is still encoded (as a worker reports it, or as the main thread passes a
+ * subtask's outcome through), decoded with the task's schemas.
+ */
+export const decoded = (task: ComputeTask.Any, kind: Protocol.Kind, settlement: Settlement): Settlement => {
+  if (settlement._tag === "Success") {
+    const result = Codec.decodeSuccess(task.success, kind, settlement.value)
+    return result.ok ? { _tag: "Success", value: result.value } : {
+      _tag: "Encoding",
+      direction: "result",
+      message: `the result of task "${task.name}" could not be decoded: ${result.error}`
+    }
+  }
+  if (settlement._tag === "Failure") {
+    const result = Codec.decode(task.failure, settlement.error)
+    return result.ok ? { _tag: "Failure", error: result.value } : {
+      _tag: "Encoding",
+      direction: "result",
+      message: `the failure of task "${task.name}" could not be decoded: ${result.error}`
+    }
+  }
+  return settlement
+}
+
 /** How a job ended, from its worker's report: the encoded value decoded with the task's schemas. */
 export const fromWorker = (
   task: ComputeTask.Any,
@@ -148,22 +172,10 @@ export const fromWorker = (
   value: unknown
 ): Settlement => {
   switch (outcome) {
-    case Protocol.Outcome.Success: {
-      const decoded = Codec.decodeSuccess(task.success, kind, value)
-      return decoded.ok ? { _tag: "Success", value: decoded.value } : {
-        _tag: "Encoding",
-        direction: "result",
-        message: `the result of task "${task.name}" could not be decoded: ${decoded.error}`
-      }
-    }
-    case Protocol.Outcome.Failure: {
-      const decoded = Codec.decode(task.failure, value)
-      return decoded.ok ? { _tag: "Failure", error: decoded.value } : {
-        _tag: "Encoding",
-        direction: "result",
-        message: `the failure of task "${task.name}" could not be decoded: ${decoded.error}`
-      }
-    }
+    case Protocol.Outcome.Success:
+      return decoded(task, kind, { _tag: "Success", value })
+    case Protocol.Outcome.Failure:
+      return decoded(task, kind, { _tag: "Failure", error: value })
     case Protocol.Outcome.Defect:
       return { _tag: "Defect", workerId: workerId, info: value as Protocol.ErrorInfo }
     case Protocol.Outcome.Interrupted:
