@@ -4,7 +4,7 @@
 import { ComputeParallel } from "effect-compute"
 import { monitorEventLoopDelay, performance } from "node:perf_hooks"
 import type { BenchPool, PoolName } from "./pools.ts"
-import { fib, sumRange } from "./workload.ts"
+import { ends, fib, sumRange } from "./workload.ts"
 
 export interface Sizes {
   /** spin iterations per microsecond on this machine, measured once per run */
@@ -158,6 +158,27 @@ export const benchmarks: ReadonlyArray<Benchmark> = [
     run: (pool, sizes, scale) => sumOf(pool, sizes, scale, false)
   },
   {
+    name: "payload-copy",
+    // 4 in flight on 2 threads, as 4 distinct arrays: each worker has its next array posted while it reads the current
+    // one (2 and 8 in flight ranked the pools the same). No array is in two calls at once: the same array twice in one
+    // message (effect-compute batches) is cloned once, and effect-compute measured 2× what it copied.
+    title: "payload copy: 1 MiB Float64Array per task",
+    unit: "MB/s",
+    higherIsBetter: true,
+    pools: pooled,
+    run: async (pool, sizes, scale) => {
+      const n = count(sizes, 2_000, 100, scale)
+      const arrays = payloadArrays()
+      let result = 0
+      const ms = await timed(async () => {
+        result = await pool.copy!(arrays, n)
+      })
+      const expected = n * ends(arrays[0]!)
+      if (result !== expected) throw new Error(`payload-copy: ${n} tasks gave ${result}, not ${expected}`)
+      return (n * arrays[0]!.byteLength) / 1e6 / (ms / 1_000)
+    }
+  },
+  {
     name: "cluster-roundtrip",
     title: "no-op round trip, sequential: local pool vs through the cluster (1 runner)",
     unit: "µs/task",
@@ -294,6 +315,15 @@ const eventLoopDelay = async (pool: BenchPool, sizes: Sizes, scale: number) => {
   histogram.disable()
   return { p50: histogram.percentile(50) / 1e6, p99: histogram.percentile(99) / 1e6 }
 }
+
+/**
+ * The payload-copy row's arrays, one per call in flight: 1 MiB (131,072 doubles) of ordinary memory each, filled once
+ * and sent again and again, so the row times the copies, not the allocation. Their ends (1 and 131,072) make a task
+ * that read a zeroed copy give a wrong answer.
+ */
+let payloads: ReadonlyArray<Float64Array<ArrayBuffer>> | undefined
+const payloadArrays = () =>
+  payloads ??= Array.from({ length: 4 }, () => Float64Array.from({ length: 131_072 }, (_, i) => i + 1))
 
 /** One array per process, filled once: the benchmark times the sum, not the allocation. */
 const arrays = new Map<string, Float64Array>()

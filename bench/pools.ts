@@ -20,11 +20,20 @@ import { fastFailover, layerClient } from "../packages/compute/test/cluster/fixt
 import { DatabaseService, layerDatabase } from "../packages/compute/test/cluster/fixtures/postgres.ts"
 import { layerRunners } from "../packages/compute/test/cluster/fixtures/processes.ts"
 import { BenchRpcs } from "./rpcs.ts"
-import { BenchCluster, ForkSum, Noop, ParallelFib, Pid, SpawnNoops, Spin, SumView } from "./tasks.ts"
+import { ArrayEnds, BenchCluster, ForkSum, Noop, ParallelFib, Pid, SpawnNoops, Spin, SumView } from "./tasks.ts"
 import { fib, spin, sumRange } from "./workload.ts"
 
 /** `op` 0 is a no-op echo of `n`; `op` 1 spins `n` iterations. */
 export type Op = 0 | 1
+
+/** A task of the Piscina and tinypool workers: an op above, or `op` 2, the payload-copy row's `ends(array)`. */
+export type Task = { readonly op: Op; readonly n: number } | {
+  readonly op: 2
+  readonly array: Float64Array<ArrayBuffer>
+}
+
+/** A message to a raw or effect-workers worker: `[id, op, n]`, or `[id, 2, array]` (payload-copy; raw only). */
+export type RawMessage = [id: number, op: Op, n: number] | [id: number, op: 2, array: Float64Array<ArrayBuffer>]
 
 export interface BenchPool {
   /** Calls one after another, each waiting for the previous. */
@@ -33,6 +42,11 @@ export interface BenchPool {
   readonly windowed: (count: number, window: number, op: Op, n: number) => Promise<void>
   /** Spins `iterations` for each of `count` items, as a data-parallel map (each pool its own best way). */
   readonly map: (count: number, iterations: number) => Promise<void>
+  /**
+   * `count` calls of `ends(array)`, each sending its array by structured clone (no transfer, no shared memory), one
+   * call in flight per array of `arrays` (so `arrays.length` in flight); returns the sum of their results.
+   */
+  readonly copy?: (arrays: ReadonlyArray<Float64Array<ArrayBuffer>>, count: number) => Promise<number>
   /** Sums an array split in `parts`: views of shared memory, or copies of the parts. */
   readonly sum?: (array: Float64Array, parts: number) => Promise<number>
   /** Fork-join Fibonacci of `n`, forking until `cutoff`. */
@@ -74,6 +88,51 @@ const windowedPromises = async (
   }
   await Promise.all(Array.from({ length: window }, runner))
 }
+
+/**
+ * `count` calls of `call`, one runner per array, each sending its own array and waiting for the answer before it sends
+ * again; the sum of their results. No array is in two calls at once: two in one message (effect-compute batches) would
+ * be cloned once, the second sent as a reference to the first.
+ */
+const perArray = async (
+  call: (array: Float64Array<ArrayBuffer>) => Promise<number>,
+  arrays: ReadonlyArray<Float64Array<ArrayBuffer>>,
+  count: number
+) => {
+  let started = 0
+  let sum = 0
+  await Promise.all(arrays.map(async (array) => {
+    while (started < count) {
+      started++
+      // Not `sum += await call(array)`: that reads `sum` before the await, and the runners would overwrite each other.
+      const result = await call(array)
+      sum += result
+    }
+  }))
+  return sum
+}
+
+/** {@link perArray} for calls that are Effects: one fiber per array. */
+const perArrayEffect = <E, R>(
+  call: (array: Float64Array<ArrayBuffer>) => Effect.Effect<number, E, R>,
+  arrays: ReadonlyArray<Float64Array<ArrayBuffer>>,
+  count: number
+) =>
+  Effect.suspend(() => {
+    let started = 0
+    let sum = 0
+    return Effect.map(
+      Effect.forEach(arrays, (array) =>
+        Effect.gen(function*() {
+          while (started < count) {
+            started++
+            const result = yield* call(array)
+            sum += result
+          }
+        }), { concurrency: "unbounded", discard: true }),
+      () => sum
+    )
+  })
 
 const promisePool = (call: (op: Op, n: number) => Promise<unknown>, close: () => Promise<void>): BenchPool => ({
   sequential: async (count) => {
@@ -132,6 +191,8 @@ export const effectCompute = async (
         })
       )
     },
+    copy: (arrays, count) =>
+      runtime.runPromise(perArrayEffect((array) => pool.execute(ArrayEnds, array), arrays, count)),
     fib: (n, cutoff) => runtime.runPromise(pool.execute(ParallelFib, [n, cutoff])),
     forkSum: (items, grain, iterations) => runtime.runPromise(pool.execute(ForkSum, [0, items, grain, iterations])),
     subtasks: (count) => runtime.runPromise(pool.execute(SpawnNoops, count)),
@@ -143,14 +204,20 @@ export const piscina = async (threads: number): Promise<BenchPool> => {
   const pool = new Piscina({ filename: workerUrl("piscina").href, minThreads: threads, maxThreads: threads })
   // Piscina starts workers lazily: run one task per thread so startup is not timed.
   await Promise.all(Array.from({ length: threads * 2 }, () => pool.run({ op: 0, n: 0 })))
-  return promisePool((op, n) => pool.run({ op, n }), () => pool.destroy())
+  return {
+    ...promisePool((op, n) => pool.run({ op, n } satisfies Task), () => pool.destroy()),
+    copy: (arrays, count) => perArray((array) => pool.run({ op: 2, array } satisfies Task), arrays, count)
+  }
 }
 
 export const tinypool = async (threads: number): Promise<BenchPool> => {
   const pool = new Tinypool({ filename: workerUrl("tinypool").href, minThreads: threads, maxThreads: threads })
   // Like Piscina: one task per thread first, so worker startup is not timed.
   await Promise.all(Array.from({ length: threads * 2 }, () => pool.run({ op: 0, n: 0 })))
-  return promisePool((op, n) => pool.run({ op, n }), () => pool.destroy())
+  return {
+    ...promisePool((op, n) => pool.run({ op, n } satisfies Task), () => pool.destroy()),
+    copy: (arrays, count) => perArray((array) => pool.run({ op: 2, array } satisfies Task), arrays, count)
+  }
 }
 
 /** The client of the benchmark's RPC group, held by the "effect-rpc" pool's runtime. */
@@ -190,25 +257,28 @@ export const effectRpc = async (threads: number): Promise<BenchPool> => {
     windowed,
     // One call per item, like the other promise pools: the RPC pool has no batched map.
     map: (count, iterations) => windowed(count, 1_000, 1, iterations),
+    copy: (arrays, count) => runtime.runPromise(perArrayEffect((array) => client.ArrayEnds(array), arrays, count)),
     close: () => runtime.dispose()
   }
 }
 
 /**
  * Round-robin dispatch with results matched by id, shared by the raw pool and the effect-workers pool: `send` posts
- * `[id, op, n]` to worker `index`; whoever receives `[id, value]` passes it to `settle`.
+ * `[id, op, n]` (or `[id, 2, array]`) to worker `index`; whoever receives `[id, value]` passes it to `settle`.
  */
-const roundRobin = (threads: number, send: (index: number, message: [number, Op, number]) => void) => {
+const roundRobin = (threads: number, send: (index: number, message: RawMessage) => void) => {
   const pending = new Map<number, (value: number) => void>()
   let nextId = 0
   let nextWorker = 0
-  const call = (op: Op, n: number) =>
+  const post = (message: (id: number) => RawMessage) =>
     new Promise<number>((resolve) => {
       const id = nextId++
       pending.set(id, resolve)
-      send(nextWorker, [id, op, n])
+      send(nextWorker, message(id))
       nextWorker = (nextWorker + 1) % threads
     })
+  const call = (op: Op, n: number) => post((id) => [id, op, n])
+  const copy = (array: Float64Array<ArrayBuffer>) => post((id) => [id, 2, array])
   const settle = (id: number, value: number) => {
     const resolve = pending.get(id)!
     pending.delete(id)
@@ -216,7 +286,7 @@ const roundRobin = (threads: number, send: (index: number, message: [number, Op,
   }
   // One call per worker and then some, so that startup is not timed.
   const warmUp = () => Promise.all(Array.from({ length: threads * 2 }, () => call(0, 0)))
-  return { call, settle, warmUp }
+  return { call, copy, settle, warmUp }
 }
 
 /** A minimal worker_threads pool: round-robin dispatch, one message per task, results matched by id. */
@@ -226,9 +296,12 @@ export const raw = async (threads: number): Promise<BenchPool> => {
   for (const worker of workers) worker.on("message", ([id, value]: [number, number]) => dispatch.settle(id, value))
   await Promise.all(workers.map((worker) => new Promise((resolve) => worker.once("online", resolve))))
   await dispatch.warmUp()
-  return promisePool(dispatch.call, async () => {
-    await Promise.all(workers.map((worker) => worker.terminate()))
-  })
+  return {
+    ...promisePool(dispatch.call, async () => {
+      await Promise.all(workers.map((worker) => worker.terminate()))
+    }),
+    copy: (arrays, count) => perArray(dispatch.copy, arrays, count)
+  }
 }
 
 /**
@@ -238,14 +311,14 @@ export const raw = async (threads: number): Promise<BenchPool> => {
  */
 export const effectWorkers = async (threads: number): Promise<BenchPool> => {
   const scope = Effect.runSync(Scope.make())
-  let workers: ReadonlyArray<EffectWorker.Worker<[number, number], [number, Op, number]>> = []
+  let workers: ReadonlyArray<EffectWorker.Worker<[number, number], RawMessage>> = []
   const dispatch = roundRobin(threads, (index, message) => Effect.runSync(workers[index]!.send(message)))
   workers = await Effect.runPromise(
     Effect.gen(function*() {
       const platform = yield* EffectWorker.WorkerPlatform
       return yield* Effect.forEach(Array.from({ length: threads }, (_, i) => i), (id) =>
         Effect.gen(function*() {
-          const worker = yield* platform.spawn<[number, number], [number, Op, number]>(id)
+          const worker = yield* platform.spawn<[number, number], RawMessage>(id)
           yield* Effect.forkIn(
             worker.run(([requestId, value]) => Effect.sync(() => dispatch.settle(requestId, value))),
             scope

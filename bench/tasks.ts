@@ -3,7 +3,7 @@
  */
 import { Effect, Schema } from "effect"
 import { ComputeCluster, ComputePool, ComputeTask } from "effect-compute"
-import { fib, spin, sumRange } from "./workload.ts"
+import { ends, fib, spin, sumRange } from "./workload.ts"
 
 export const Noop = ComputeTask.make("Noop", {
   payload: Schema.Number,
@@ -26,6 +26,16 @@ export const SumView = ComputeTask.make("SumView", {
     for (let i = 0; i < view.length; i++) sum += view[i]!
     return sum
   }
+})
+
+/**
+ * The payload-copy row's task: `ends` of a Float64Array (two reads). The payload is cloned to the worker, so the
+ * copy, not the handler, is what a call costs.
+ */
+export const ArrayEnds = ComputeTask.make("ArrayEnds", {
+  payload: Schema.instanceOf(Float64Array),
+  success: Schema.Number,
+  handler: ends
 })
 
 /** Fork-join Fibonacci: both halves go back to the pool until n reaches the cutoff. */

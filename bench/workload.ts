@@ -52,3 +52,9 @@ export const sumRange = (lo: number, hi: number, iterations: number): number => 
   for (let i = lo; i < hi; i++) sum += spinFrom(i, iterations)
   return sum
 }
+
+/**
+ * The payload-copy row's task: the first plus the last element of an array. Two reads, so the task costs nothing
+ * beside the copy of its payload; both ends, so an array that arrived empty or zeroed gives a wrong answer.
+ */
+export const ends = (array: Float64Array): number => array[0]! + array[array.length - 1]!

@@ -6,11 +6,12 @@ import * as NodeWorkerRunner from "@effect/platform-node/NodeWorkerRunner"
 import { Effect, Layer } from "effect"
 import * as RpcServer from "effect/rpc/RpcServer"
 import { BenchRpcs } from "../rpcs.ts"
-import { spin } from "../workload.ts"
+import { ends, spin } from "../workload.ts"
 
 const handlers = BenchRpcs.toLayer({
   Noop: (n) => Effect.succeed(n),
-  Spin: (n) => Effect.sync(() => spin(n))
+  Spin: (n) => Effect.sync(() => spin(n)),
+  ArrayEnds: (array) => Effect.succeed(ends(array))
 })
 
 // The protocol interrupts this fiber when the parent closes the worker, which ends the launched layer.

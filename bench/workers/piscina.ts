@@ -1,4 +1,5 @@
-import { spin } from "../workload.ts"
+import type { Task } from "../pools.ts"
+import { ends, spin } from "../workload.ts"
 
-/** Piscina's task function: `{ op: 0 }` is a no-op, `{ op: 1, n }` spins n iterations. */
-export default ({ op, n }: { op: number; n: number }): number => (op === 0 ? n : spin(n))
+/** Piscina's task function (`Task`): `{ op: 0, n }` echoes n, `{ op: 1, n }` spins n, `{ op: 2, array }` is `ends`. */
+export default (task: Task): number => (task.op === 2 ? ends(task.array) : task.op === 0 ? task.n : spin(task.n))

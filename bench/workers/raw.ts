@@ -1,8 +1,9 @@
 import { parentPort } from "node:worker_threads"
-import { spin } from "../workload.ts"
+import type { RawMessage } from "../pools.ts"
+import { ends, spin } from "../workload.ts"
 
 // [id, op, n] in, [id, result] out: the least a worker_threads pool can do.
-parentPort!.on("message", (message: [number, number, number]) => {
-  const [id, op, n] = message
-  parentPort!.postMessage([id, op === 0 ? n : spin(n)])
+parentPort!.on("message", (message: RawMessage) => {
+  const result = message[1] === 2 ? ends(message[2]) : message[1] === 0 ? message[2] : spin(message[2])
+  parentPort!.postMessage([message[0], result])
 })

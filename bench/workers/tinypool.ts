@@ -1,4 +1,5 @@
-import { spin } from "../workload.ts"
+import type { Task } from "../pools.ts"
+import { ends, spin } from "../workload.ts"
 
-/** tinypool's task function, the same contract as Piscina's: `{ op: 0 }` is a no-op, `{ op: 1, n }` spins n. */
-export default ({ op, n }: { op: number; n: number }): number => (op === 0 ? n : spin(n))
+/** tinypool's task function, the same contract as Piscina's (`Task`: echo, spin, or `ends` of an array). */
+export default (task: Task): number => (task.op === 2 ? ends(task.array) : task.op === 0 ? task.n : spin(task.n))
