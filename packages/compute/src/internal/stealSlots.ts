@@ -43,6 +43,11 @@ const dataOffset = cellsOffset + slotCount * cellsPerSlot * 4
 /** What a region holds past its header for the steal slots. */
 export const stealSlotsBytes = slotCount * cellsPerSlot * 4 + slotCount * slotBytes
 
+/** What {@link StealSlots.publish} returns when every slot is taken (for now). */
+export const noFreeSlot = -1
+/** What {@link StealSlots.publish} returns for a payload too big for a slot, holding shared memory, or not serialisable. */
+export const doesNotFit = -2
+
 /** A published subtask, as a thief reads it. */
 export interface Stolen {
   readonly slot: number
@@ -69,7 +74,7 @@ export class StealSlots {
 
   // ---- the owner's side
 
-  /** Publishes a subtask for thieves; its slot, or -1 when none is free or it does not fit. */
+  /** Publishes a subtask for thieves; its slot, or {@link noFreeSlot}, or {@link doesNotFit} (never will). */
   publish(
     token: number,
     rootId: number,
@@ -79,7 +84,7 @@ export class StealSlots {
     trace: readonly [string, string] | undefined
   ): number {
     const slot = this.free.pop()
-    if (slot === undefined) return -1
+    if (slot === undefined) return noFreeSlot
     const base = slot * slotBytes
     const nameBytes = name.length * 2
     let tag: number
@@ -143,7 +148,7 @@ export class StealSlots {
 
   private unpublished(slot: number): number {
     this.free.push(slot)
-    return -1
+    return doesNotFit
   }
 
   // ---- a thief's side

@@ -46,6 +46,8 @@ export class Subtask implements Parent {
   recall: (() => void) | undefined = undefined
   /** its steal slot while it is published for peers to take, else -1 */
   slot = -1
+  /** false once its payload is known not to fit in a steal slot: publishing it is not tried again */
+  fitsSlot = true
   token = 0
   readonly task: ComputeTask.Any
   readonly kind: Protocol.Kind
