@@ -48,6 +48,25 @@ export const noFreeSlot = -1
 /** What {@link StealSlots.publish} returns for a payload too big for a slot, holding shared memory, or not serialisable. */
 export const doesNotFit = -2
 
+/** Room in a slot kept for the task's name, the trace and a piece's other fields, beside a piece's items. */
+const itemsReserve = 1_024
+
+/**
+ * About how many payloads like those of `sample` (a few encoded ones) fit in one slot together: what a piece of a
+ * split map may hold to be stolen (`splitting.ts`). Infinity when such payloads cannot be published at all (shared
+ * memory, not serialisable, or one alone too big), so that splitting them smaller would not help.
+ */
+export const payloadsPerSlot = (sample: ReadonlyArray<unknown>): number => {
+  let bytes: number
+  try {
+    bytes = serialize(sample).length
+  } catch {
+    return Infinity
+  }
+  const fit = Math.floor(((slotBytes - itemsReserve) * sample.length) / Math.max(bytes, 1))
+  return fit >= 1 ? fit : Infinity
+}
+
 /** A published subtask, as a thief reads it. */
 export interface Stolen {
   readonly slot: number
