@@ -20,7 +20,18 @@ import { fastFailover, layerClient } from "../packages/compute/test/cluster/fixt
 import { DatabaseService, layerDatabase } from "../packages/compute/test/cluster/fixtures/postgres.ts"
 import { layerRunners } from "../packages/compute/test/cluster/fixtures/processes.ts"
 import { BenchRpcs } from "./rpcs.ts"
-import { ArrayEnds, BenchCluster, ForkSum, Noop, ParallelFib, Pid, SpawnNoops, Spin, SumView } from "./tasks.ts"
+import {
+  ArrayEnds,
+  BenchCluster,
+  ForkSum,
+  NestedMap,
+  Noop,
+  ParallelFib,
+  Pid,
+  SpawnNoops,
+  Spin,
+  SumView
+} from "./tasks.ts"
 import { fib, spin, sumRange } from "./workload.ts"
 
 /** `op` 0 is a no-op echo of `n`; `op` 1 spins `n` iterations. */
@@ -53,6 +64,8 @@ export interface BenchPool {
   readonly fib?: (n: number, cutoff: number) => Promise<number>
   /** Fork-join sum of `sumRange(0, items, iterations)`, splitting the range in halves down to `grain` items. */
   readonly forkSum?: (items: number, grain: number, iterations: number) => Promise<number>
+  /** One task whose handler maps Spin over `count` items of `iterations` each (`ComputeParallel.map` in a worker). */
+  readonly nestedMap?: (count: number, iterations: number) => Promise<number>
   /** One task that spawns and joins `count` no-op subtasks, one after another, from inside its worker. */
   readonly subtasks?: (count: number) => Promise<number>
   /**
@@ -196,6 +209,7 @@ export const effectCompute = async (
     fib: (n, cutoff) => runtime.runPromise(pool.execute(ParallelFib, [n, cutoff])),
     forkSum: (items, grain, iterations) => runtime.runPromise(pool.execute(ForkSum, [0, items, grain, iterations])),
     subtasks: (count) => runtime.runPromise(pool.execute(SpawnNoops, count)),
+    nestedMap: (count, iterations) => runtime.runPromise(pool.execute(NestedMap, [count, iterations])),
     close: () => runtime.dispose()
   }
 }
@@ -396,6 +410,11 @@ export const inline = async (): Promise<BenchPool> => ({
   },
   fib: async (n) => fib(n),
   forkSum: async (items, _grain, iterations) => sumRange(0, items, iterations),
+  nestedMap: async (count, iterations) => {
+    let sum = 0
+    for (let i = 0; i < count; i++) sum += spin(iterations)
+    return sum
+  },
   interleaved: async (count, iterations) => {
     for (let i = 0; i < count; i++) {
       spin(iterations)

@@ -2,7 +2,7 @@
  * The tasks effect-compute runs in the benchmark.
  */
 import { Effect, Schema } from "effect"
-import { ComputeCluster, ComputePool, ComputeTask } from "effect-compute"
+import { ComputeCluster, ComputeParallel, ComputePool, ComputeTask } from "effect-compute"
 import { ends, fib, spin, sumRange } from "./workload.ts"
 
 export const Noop = ComputeTask.make("Noop", {
@@ -105,6 +105,26 @@ export const SpawnNoops: ComputeTask.ComputeTask<
       for (let i = 0; i < n; i++) sum += yield* ComputePool.execute(Noop, 1)
       return sum
     })
+})
+
+/**
+ * A map from inside a worker: `ComputeParallel.map` of Spin over `count` items of `iterations` each, run by one task's
+ * handler (the nested pool, where idle workers steal), answering with the sum of the results. `[count, iterations]`.
+ */
+export const NestedMap: ComputeTask.ComputeTask<
+  "NestedMap",
+  Schema.Tuple<readonly [typeof Schema.Number, typeof Schema.Number]>,
+  typeof Schema.Number,
+  Schema.Never,
+  ComputePool.ComputePool
+> = ComputeTask.make("NestedMap", {
+  payload: Schema.Tuple([Schema.Number, Schema.Number]),
+  success: Schema.Number,
+  handler: ([count, iterations]) =>
+    Effect.map(
+      ComputeParallel.map(Array.from({ length: count }, () => iterations), Spin),
+      (results) => results.reduce((sum, x) => sum + x, 0)
+    )
 })
 
 /** The process that ran the call: how the cluster pools' warm-up knows every runner is answering. */

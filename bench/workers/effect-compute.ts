@@ -1,4 +1,4 @@
 import { ComputeWorker } from "effect-compute"
-import { ArrayEnds, ForkSum, Noop, ParallelFib, Pid, SpawnNoops, Spin, SumView } from "../tasks.ts"
+import { ArrayEnds, ForkSum, NestedMap, Noop, ParallelFib, Pid, SpawnNoops, Spin, SumView } from "../tasks.ts"
 
-ComputeWorker.serve({ tasks: [Noop, Spin, SumView, ArrayEnds, ParallelFib, ForkSum, SpawnNoops, Pid] })
+ComputeWorker.serve({ tasks: [Noop, Spin, SumView, ArrayEnds, ParallelFib, ForkSum, SpawnNoops, NestedMap, Pid] })

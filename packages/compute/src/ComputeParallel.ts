@@ -3,7 +3,9 @@
  * map a task over many items, reduce the results, split a typed array into chunks, and fan a `Stream` out to the
  * pool.
  *
- * Items travel in chunks — one message per chunk, not per item — so small items cost little to dispatch.
+ * Items travel in chunks — one message per chunk, not per item — so small items cost little to dispatch. On the main
+ * thread the chunks are cut up front. Inside a worker (a task's handler that maps), `map` and `reduce` split
+ * adaptively instead, as Rayon's parallel iterators do: see {@link map}.
  *
  * @since 0.1.0
  * @module
@@ -14,6 +16,7 @@ import type { ComputeError } from "./ComputeError.ts"
 import { ComputePool } from "./ComputePool.ts"
 import type * as ComputeTask from "./ComputeTask.ts"
 import { positiveInteger } from "./internal/options.ts"
+import * as Splitting from "./internal/splitting.ts"
 
 /**
  * How items are grouped into messages.
@@ -22,9 +25,12 @@ import { positiveInteger } from "./internal/options.ts"
  * @since 0.1.0
  */
 export interface ChunkOptions {
-  /** Items per chunk. Default: chosen from the item count and the pool size (about 8 chunks per thread). */
+  /**
+   * Items per chunk, everywhere (inside a worker too, where it turns adaptive splitting off). Default: chosen from the
+   * item count and the pool size (about 8 chunks per thread) on the main thread; adaptive inside a worker.
+   */
   readonly chunkSize?: number | undefined
-  /** The smallest chunk the automatic choice may make, like Rayon's `with_min_len`. Default 1. */
+  /** The smallest chunk the automatic choice or adaptive splitting may make, like Rayon's `with_min_len`. Default 1. */
   readonly minChunkSize?: number | undefined
 }
 
@@ -68,6 +74,15 @@ const split = <A>(items: ReadonlyArray<A>, size: number): Array<ReadonlyArray<A>
  * Runs a task on every item and returns the results in the items' order. The first failure interrupts the chunks
  * still running and fails the whole map.
  *
+ * On the main thread, the items are cut into chunks up front ({@link chunkSizeFor}): a chunk already sent to a worker
+ * cannot be split again from here. Inside a worker (a handler calling `map`), where idle workers steal from busy
+ * ones, the items split as they run, as Rayon's `par_iter` does: the map starts as one piece in that worker's own
+ * queue; a piece splits in half — both halves queued where it runs, so an idle worker can steal one — while a small
+ * split budget lasts (the thread count, halved at each split), whenever it was stolen (the budget is reset), and
+ * while it is too big to be stolen (8 KB serialised), but never into halves below `minChunkSize`; otherwise it runs
+ * its items as one chunk. Each piece counts as one task in the stats and metrics. A given `chunkSize` keeps fixed
+ * chunks everywhere.
+ *
  * @example
  * ```ts
  * import { ComputeParallel } from "effect-compute"
@@ -90,6 +105,14 @@ export const map = <T extends ComputeTask.Any>(
   ComputePool.use((pool) =>
     Effect.gen(function*() {
       const array = Array.from(items)
+      // Inside a worker, where idle workers steal, the items split as they run, unless the caller fixed the size.
+      const splitMap = options?.chunkSize === undefined ? Splitting.splitMapOf(pool) : undefined
+      if (splitMap !== undefined) {
+        const min = options?.minChunkSize === undefined
+          ? 1
+          : yield* positiveInteger("minChunkSize", options.minChunkSize)
+        return array.length === 0 ? [] : yield* splitMap(task, array, min)
+      }
       const size = yield* chunkSizeFor(array.length, pool.threads, options)
       const results = yield* Effect.forEach(split(array, size), (chunk) => pool.executeChunk(task, chunk), {
         concurrency: "unbounded"

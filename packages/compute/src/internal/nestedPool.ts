@@ -3,7 +3,7 @@
  * own queue (`subtaskQueue.ts`) and resumes the calling fiber when it ends — run here, stolen by a peer, or, when it
  * could not be lent to a peer, run by the main thread's scheduler. Interrupting the caller stops the subtask and
  * waits until it has. Each Effect handler gets a view of it (`forTask`) that names the handler's run as the parent,
- * so its subtasks are stopped with it.
+ * so its subtasks are stopped with it, and offers `ComputeParallel.map` the split map (`splitting.ts`).
  */
 import * as Effect from "effect/Effect"
 import type { MessagePort } from "node:worker_threads"
@@ -11,7 +11,8 @@ import { ComputePool } from "../ComputePool.ts"
 import type * as ComputeTask from "../ComputeTask.ts"
 import * as Codec from "./codec.ts"
 import * as Protocol from "./protocol.ts"
-import { decoded, type Settlement } from "./settlement.ts"
+import { decoded, type Settlement, toEffect } from "./settlement.ts"
+import { type Pieces, type SplitMap, splitMapKey } from "./splitting.ts"
 import { type Parent, Subtask, type SubtaskQueue } from "./subtaskQueue.ts"
 
 // Built once: the pool handed to every Effect handler is made per task, and a fresh Error (with its stack trace) per
@@ -24,6 +25,13 @@ const statsInTask = mainThreadOnly("stats")
 const metricsInTask = mainThreadOnly("metrics")
 const broadcastInTask = () => mainThreadOnly("broadcast")
 
+const encodePayload = (task: ComputeTask.Any, kind: Protocol.Kind, payload: unknown) =>
+  Codec.encodePayload(task.payload, kind, payload)
+
+/** A split map's results, still encoded (`Kind.Split`), decoded once, as a chunk's. */
+const mapResult = (task: ComputeTask.Any, settlement: Settlement) =>
+  toEffect(task, decoded(task, Protocol.Kind.Chunk, settlement))
+
 export interface NestedPool {
   /** The pool handed to the Effect handler of `parent`, a run in this worker. */
   readonly forTask: (parent: Parent) => ComputePool["Service"]
@@ -33,15 +41,25 @@ export interface NestedPool {
   readonly onChildResult: (requestId: number, settlement: Settlement) => void
 }
 
-export const make = (port: MessagePort, threads: number, queue: SubtaskQueue): NestedPool => {
+export const make = (port: MessagePort, threads: number, queue: SubtaskQueue, pieces: Pieces): NestedPool => {
   /** subtasks sent to the main thread, by request id */
   const atMain = new Map<number, Subtask>()
   let nextRequest = 1
 
-  const spawnChild = (parent: Parent, task: ComputeTask.Any, kind: Protocol.Kind, payload: unknown) =>
+  /**
+   * Queues a subtask, its payload encoded by `encode` (here as for any thread, so a payload that could not cross fails
+   * the same wherever it runs); the calling fiber resumes with `toResult` of its outcome.
+   */
+  const spawn = (
+    parent: Parent,
+    task: ComputeTask.Any,
+    kind: Protocol.Kind,
+    payload: unknown,
+    encode: (task: ComputeTask.Any, kind: Protocol.Kind, payload: unknown) => Codec.Coded,
+    toResult: (task: ComputeTask.Any, settlement: Settlement) => Effect.Effect<any, any>
+  ) =>
     Effect.callback<any, any>((resume) => {
-      // Encoded here as for any thread, so a payload that could not cross fails the same wherever it runs.
-      const encoded = Codec.encodePayload(task.payload, kind, payload)
+      const encoded = encode(task, kind, payload)
       if (!encoded.ok) {
         return resume(Effect.fail(
           Codec.encodingError(
@@ -51,12 +69,23 @@ export const make = (port: MessagePort, threads: number, queue: SubtaskQueue): N
           )
         ))
       }
-      const subtask = new Subtask(task, kind, encoded.value, parent, resume)
+      const subtask = new Subtask(task, kind, encoded.value, parent, (settlement) => resume(toResult(task, settlement)))
       queue.push(subtask)
       // Interrupted: stop the subtask, and wait until it has. (Resuming with the subtask's own interruption lands
       // here too, after it has ended: then there is nothing to stop or wait for.)
       return Effect.callback<void>((stopped) => queue.cancel(subtask, () => stopped(Effect.void)))
     })
+
+  // The whole map is one piece, which splits as it runs (splitting.ts).
+  const splitMap = (parent: Parent): SplitMap => (task, items, minChunkSize) =>
+    spawn(
+      parent,
+      task,
+      Protocol.Kind.Split,
+      items,
+      (task, _kind, items) => pieces.root(task, items as ReadonlyArray<unknown>, minChunkSize),
+      mapResult
+    )
 
   const sendToMain = (subtask: Subtask): boolean => {
     const requestId = nextRequest++
@@ -82,15 +111,20 @@ export const make = (port: MessagePort, threads: number, queue: SubtaskQueue): N
   }
 
   const forTask = (parent: Parent) =>
-    ComputePool.of({
-      threads,
-      execute: (task, payload) => spawnChild(parent, task, Protocol.Kind.Single, payload),
-      executeChunk: (task, payloads) =>
-        payloads.length === 0 ? Effect.succeed([]) : spawnChild(parent, task, Protocol.Kind.Chunk, payloads),
-      broadcast: broadcastInTask,
-      stats: statsInTask,
-      metrics: metricsInTask
-    })
+    Object.assign(
+      ComputePool.of({
+        threads,
+        execute: (task, payload) => spawn(parent, task, Protocol.Kind.Single, payload, encodePayload, toEffect),
+        executeChunk: (task, payloads) =>
+          payloads.length === 0
+            ? Effect.succeed([])
+            : spawn(parent, task, Protocol.Kind.Chunk, payloads, encodePayload, toEffect),
+        broadcast: broadcastInTask,
+        stats: statsInTask,
+        metrics: metricsInTask
+      }),
+      { [splitMapKey]: splitMap(parent) }
+    )
 
   const onChildResult = (requestId: number, settlement: Settlement) => {
     const subtask = atMain.get(requestId)

@@ -11,7 +11,7 @@ import { outcomeOf } from "./outcome.ts"
 import * as Protocol from "./protocol.ts"
 import { Region } from "./region.ts"
 import { fromWorker } from "./settlement.ts"
-import { StealSlots, type Stolen } from "./stealSlots.ts"
+import { doesNotFit, StealSlots, type Stolen } from "./stealSlots.ts"
 import type { Peer, Subtask, SubtaskQueue } from "./subtaskQueue.ts"
 
 /** A peer worker: its region, its steal slots, and the port between the two. */
@@ -69,6 +69,7 @@ export class Peers {
 
   /** Publishes a subtask in the steal slots; false when it is too big for one or not serialisable there. */
   publish(subtask: Subtask): boolean {
+    if (!subtask.fitsSlot) return false
     const token = this.nextToken
     const slot = this.slots.publish(
       token,
@@ -78,7 +79,11 @@ export class Peers {
       subtask.encoded,
       subtask.trace
     )
-    if (slot < 0) return false
+    if (slot < 0) {
+      // Not tried again each time the queue offers it: serialising a big payload to find that out costs.
+      if (slot === doesNotFit) subtask.fitsSlot = false
+      return false
+    }
     this.nextToken = (this.nextToken + 1) | 0
     subtask.slot = slot
     subtask.token = token

@@ -73,10 +73,15 @@ export const forEachRunEntry = (message: RunMessage, f: RunEntryReader): void =>
   }
 }
 
-/** What a Run entry carries: one payload, or a chunk of payloads whose results come back as one array. */
+/**
+ * What a Run entry carries: one payload, or a chunk of payloads whose results come back as one array, or a piece of a
+ * map split adaptively inside the workers: its encoded items and how to split them (`splitting.ts`'s `Piece`), its
+ * results an array still encoded. The main thread passes a piece on like any payload; a worker runs it.
+ */
 export const Kind = {
   Single: 0,
-  Chunk: 1
+  Chunk: 1,
+  Split: 2
 } as const
 export type Kind = (typeof Kind)[keyof typeof Kind]
 

@@ -83,67 +83,73 @@ export const toEffect = (task: { readonly name: string }, settlement: Settlement
     }
     case "Interrupted":
       return Effect.interrupt
+    default:
+      return Effect.fail(poolError(task, settlement))
+  }
+}
+
+/** A settlement that is the pool's own error: the task did not end by itself (not served, crashed, rejected...). */
+export type PoolErrorSettlement = Exclude<
+  Settlement,
+  { readonly _tag: "Success" | "Failure" | "ComputeFailure" | "Defect" | "Interrupted" }
+>
+
+/** The ComputeError the caller sees for a settlement that is the pool's own error. */
+export const poolError = (task: { readonly name: string }, settlement: PoolErrorSettlement): ComputeError => {
+  switch (settlement._tag) {
     case "NotServed":
-      return Effect.fail(
-        new ComputeError({
-          reason: new TaskNotServed({
-            task: task.name,
-            message: `task "${task.name}" is not served by the pool's worker entry (add it to ComputeWorker.serve)`
-          })
+      return new ComputeError({
+        reason: new TaskNotServed({
+          task: task.name,
+          message: `task "${task.name}" is not served by the pool's worker entry (add it to ComputeWorker.serve)`
         })
-      )
+      })
     case "Encoding":
-      return Effect.fail(Codec.encodingError(task, settlement.direction, settlement.message, settlement.cause))
+      return Codec.encodingError(task, settlement.direction, settlement.message, settlement.cause)
     case "Crashed":
-      return Effect.fail(
-        new ComputeError({
-          reason: new WorkerCrashed({
-            task: task.name,
-            workerId: settlement.workerId,
-            exitCode: settlement.exitCode,
-            message: `task "${task.name}" failed because its worker died: ${settlement.message}`,
-            cause: settlement.cause
-          })
+      return new ComputeError({
+        reason: new WorkerCrashed({
+          task: task.name,
+          workerId: settlement.workerId,
+          exitCode: settlement.exitCode,
+          message: `task "${task.name}" failed because its worker died: ${settlement.message}`,
+          cause: settlement.cause
         })
-      )
+      })
     case "Closed":
-      return Effect.fail(new ComputeError({ reason: new PoolClosed({ task: task.name, message: settlement.message }) }))
+      return new ComputeError({ reason: new PoolClosed({ task: task.name, message: settlement.message }) })
     case "QueueFull":
-      return Effect.fail(
-        new ComputeError({
-          reason: new QueueFull({
-            task: task.name,
-            capacity: settlement.capacity,
-            message: `the pool's queue is full (${settlement.capacity} tasks); task "${task.name}" was not queued`
-          })
+      return new ComputeError({
+        reason: new QueueFull({
+          task: task.name,
+          capacity: settlement.capacity,
+          message: `the pool's queue is full (${settlement.capacity} tasks); task "${task.name}" was not queued`
         })
-      )
+      })
     case "Quarantined":
-      return Effect.fail(
-        new ComputeError({
-          reason: new TaskQuarantined({
-            task: task.name,
-            crashes: settlement.crashes,
-            remainingMs: settlement.remainingMs,
-            message: `task "${task.name}" crashed its worker ${settlement.crashes} times within the quarantine ` +
-              `window: it is quarantined, and fails at once, for ${Math.ceil(settlement.remainingMs / 1_000)} s more`
-          })
+      return new ComputeError({
+        reason: new TaskQuarantined({
+          task: task.name,
+          crashes: settlement.crashes,
+          remainingMs: settlement.remainingMs,
+          message: `task "${task.name}" crashed its worker ${settlement.crashes} times within the quarantine ` +
+            `window: it is quarantined, and fails at once, for ${Math.ceil(settlement.remainingMs / 1_000)} s more`
         })
-      )
+      })
     case "StartFailed":
-      return Effect.fail(
-        new ComputeError({
-          reason: new WorkerStartFailed({ workerId: settlement.workerId, message: settlement.message })
-        })
-      )
+      return new ComputeError({
+        reason: new WorkerStartFailed({ workerId: settlement.workerId, message: settlement.message })
+      })
   }
 }
 
 /**
  * A settlement whose success or failure is still encoded (as a worker reports it, or as the main thread passes a
- * subtask's outcome through), decoded with the task's schemas.
+ * subtask's outcome through), decoded with the task's schemas. A piece of a split map (`Kind.Split`) stays encoded:
+ * the piece waiting for it passes it up as it is, and only the map decodes it, once (see `splitting.ts`).
  */
 export const decoded = (task: ComputeTask.Any, kind: Protocol.Kind, settlement: Settlement): Settlement => {
+  if (kind === Protocol.Kind.Split) return settlement
   if (settlement._tag === "Success") {
     const result = Codec.decodeSuccess(task.success, kind, settlement.value)
     return result.ok ? { _tag: "Success", value: result.value } : {

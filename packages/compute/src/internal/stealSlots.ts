@@ -43,6 +43,30 @@ const dataOffset = cellsOffset + slotCount * cellsPerSlot * 4
 /** What a region holds past its header for the steal slots. */
 export const stealSlotsBytes = slotCount * cellsPerSlot * 4 + slotCount * slotBytes
 
+/** What {@link StealSlots.publish} returns when every slot is taken (for now). */
+export const noFreeSlot = -1
+/** What {@link StealSlots.publish} returns for a payload too big for a slot, holding shared memory, or not serialisable. */
+export const doesNotFit = -2
+
+/** Room in a slot kept for the task's name, the trace and a piece's other fields, beside a piece's items. */
+const itemsReserve = 1_024
+
+/**
+ * About how many payloads like those of `sample` (a few encoded ones) fit in one slot together: what a piece of a
+ * split map may hold to be stolen (`splitting.ts`). Infinity when such payloads cannot be published at all (shared
+ * memory, not serialisable, or one alone too big), so that splitting them smaller would not help.
+ */
+export const payloadsPerSlot = (sample: ReadonlyArray<unknown>): number => {
+  let bytes: number
+  try {
+    bytes = serialize(sample).length
+  } catch {
+    return Infinity
+  }
+  const fit = Math.floor(((slotBytes - itemsReserve) * sample.length) / Math.max(bytes, 1))
+  return fit >= 1 ? fit : Infinity
+}
+
 /** A published subtask, as a thief reads it. */
 export interface Stolen {
   readonly slot: number
@@ -69,7 +93,7 @@ export class StealSlots {
 
   // ---- the owner's side
 
-  /** Publishes a subtask for thieves; its slot, or -1 when none is free or it does not fit. */
+  /** Publishes a subtask for thieves; its slot, or {@link noFreeSlot}, or {@link doesNotFit} (never will). */
   publish(
     token: number,
     rootId: number,
@@ -79,7 +103,7 @@ export class StealSlots {
     trace: readonly [string, string] | undefined
   ): number {
     const slot = this.free.pop()
-    if (slot === undefined) return -1
+    if (slot === undefined) return noFreeSlot
     const base = slot * slotBytes
     const nameBytes = name.length * 2
     let tag: number
@@ -143,7 +167,7 @@ export class StealSlots {
 
   private unpublished(slot: number): number {
     this.free.push(slot)
-    return -1
+    return doesNotFit
   }
 
   // ---- a thief's side

@@ -7,13 +7,12 @@
  * cannot be published goes to the main thread's scheduler, as before, if a peer is hungry. Every subtask ends here
  * exactly once and is counted in the worker's region (how the main thread's stats see it).
  */
-import type * as Effect from "effect/Effect"
 import { performance } from "node:perf_hooks"
 import type * as ComputeTask from "../ComputeTask.ts"
 import type { Outcome } from "./outcome.ts"
 import type * as Protocol from "./protocol.ts"
 import type { Region } from "./region.ts"
-import { type Settlement, toEffect } from "./settlement.ts"
+import type { Settlement } from "./settlement.ts"
 
 /** Something running in this worker that subtasks can belong to: a task from the main thread, or a subtask. */
 export interface Parent {
@@ -46,24 +45,27 @@ export class Subtask implements Parent {
   recall: (() => void) | undefined = undefined
   /** its steal slot while it is published for peers to take, else -1 */
   slot = -1
+  /** false once its payload is known not to fit in a steal slot: publishing it is not tried again */
+  fitsSlot = true
   token = 0
   readonly task: ComputeTask.Any
   readonly kind: Protocol.Kind
   readonly encoded: unknown
   readonly parent: Parent
-  private readonly resume: (effect: Effect.Effect<any, any>) => void
+  /** what the parent does with the outcome */
+  private readonly onSettle: (settlement: Settlement) => void
   constructor(
     task: ComputeTask.Any,
     kind: Protocol.Kind,
     encoded: unknown,
     parent: Parent,
-    resume: (effect: Effect.Effect<any, any>) => void
+    onSettle: (settlement: Settlement) => void
   ) {
     this.task = task
     this.kind = kind
     this.encoded = encoded
     this.parent = parent
-    this.resume = resume
+    this.onSettle = onSettle
   }
 
   get rootId(): number {
@@ -78,11 +80,11 @@ export class Subtask implements Parent {
     return this.cancelled || this.parent.isCancelled()
   }
 
-  /** Ends it: the parent resumes with the outcome, or, when it stopped waiting, is told the subtask has stopped. */
+  /** Ends it: the parent gets the outcome, or, when it stopped waiting, is told the subtask has stopped. */
   settle(settlement: Settlement): void {
     this.state = SubtaskState.Done
     if (this.stopped !== undefined) return this.stopped()
-    this.resume(toEffect(this.task, settlement))
+    this.onSettle(settlement)
   }
 }
 

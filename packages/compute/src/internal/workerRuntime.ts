@@ -28,6 +28,7 @@ import { Peers } from "./peers.ts"
 import * as Protocol from "./protocol.ts"
 import type { Region } from "./region.ts"
 import { fromWorker } from "./settlement.ts"
+import { type Piece, Pieces } from "./splitting.ts"
 import { type Parent, type Subtask, SubtaskQueue } from "./subtaskQueue.ts"
 
 /** Takes a handler call's encoded outcome; called once per call. */
@@ -164,7 +165,8 @@ export const start = (options: WorkerRuntimeOptions): void => {
     steal: () => peers.steal()
   })
   peers.queue = queue
-  const pool = NestedPool.make(port, options.threads, queue)
+  const pieces = new Pieces(workerId, options.threads, queue)
+  const pool = NestedPool.make(port, options.threads, queue, pieces)
 
   const finish = (id: number, outcome: Protocol.Outcome, value: unknown, runMs: number) => {
     running.delete(id)
@@ -208,6 +210,11 @@ export const start = (options: WorkerRuntimeOptions): void => {
    */
   const execute = (task: ComputeTask.Any, kind: Protocol.Kind, encodedPayload: unknown, state: Running): Running => {
     if (kind === Protocol.Kind.Chunk) return runChunk(task, encodedPayload as ReadonlyArray<unknown>, state)
+    if (kind === Protocol.Kind.Split) {
+      // A piece of a map splits into two subtasks (splitting.ts), or runs whole as a chunk.
+      const piece = encodedPayload as Piece
+      return pieces.split(task, piece, state) ? state : runChunk(task, piece[0], state)
+    }
     const decoded = Codec.decode(task.payload, encodedPayload)
     if (!decoded.ok) state.done(Protocol.Outcome.PayloadUndecodable, decoded.error)
     else HandlerCall.invoke(task, decoded.value, state, state, handling)
