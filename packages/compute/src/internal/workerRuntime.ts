@@ -398,7 +398,11 @@ export const start = (options: WorkerRuntimeOptions): void => {
       case Protocol.ChildResult:
         return pool.onChildResult(message[1], message[2])
       case Protocol.Drain:
-        return void readInbox()
+        // The main thread claimed this worker's hunger. If what it wrote was already read (the worker found it while
+        // looking for work, and the claim came late), the worker is idle again: it must say so once more, or the
+        // main thread, finding it not hungry, would never wake it.
+        if (!readInbox()) queue.maybeIdle()
+        return
       case Protocol.Retire:
         readInbox()
         return retire()
