@@ -1,9 +1,14 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Fiber } from "effect"
 import { ComputeParallel, ComputePool } from "effect-compute"
+import { Worker } from "node:worker_threads"
+import { Dispatcher } from "../src/internal/dispatcher.ts"
 import * as Inbox from "../src/internal/inbox.ts"
 import * as Protocol from "../src/internal/protocol.ts"
-import { Arrival } from "./fixtures/tasks.ts"
+import type { Settlement } from "../src/internal/settlement.ts"
+import * as Thread from "../src/internal/thread.ts"
+import type { WorkerSlot } from "../src/internal/workerSlot.ts"
+import { Add, Arrival } from "./fixtures/tasks.ts"
 
 const entry = new URL("./fixtures/worker.ts", import.meta.url)
 
@@ -183,4 +188,50 @@ describe("Inbox, on a real worker", () => {
         }
       }).pipe(Effect.provide(ComputePool.layer({ entry, threads: 1, maxInFlightPerWorker: 64 })))
   )
+})
+
+describe("Inbox wake-ups, on a real worker driven by the dispatcher", () => {
+  it.live("a claim of the hunger flag that comes after the worker read its batch still leaves it woken next time", () =>
+    Effect.gen(function*() {
+      const dispatcher = new Dispatcher(
+        {
+          threads: 1,
+          maxThreads: 1,
+          idleTimeoutMs: 30_000,
+          startTimeoutMs: 60_000,
+          recycle: { maxTasks: undefined, maxAgeMs: undefined, maxHeapMb: undefined },
+          maxInFlightPerWorker: 16,
+          idleSpinMicros: 50,
+          maxQueue: 1_000,
+          onQueueFull: "suspend",
+          interruptGraceMs: 1_000,
+          quarantine: undefined,
+          priorityAgingMs: 100
+        },
+        () => Thread.fromNodeWorker(new Worker(entry)),
+        Thread.nodeClock
+      )
+      yield* Effect.addFinalizer(() => Effect.promise(() => dispatcher.close()))
+      yield* Effect.promise(() => dispatcher.start())
+      const run = (a: number) =>
+        Effect.callback<Settlement>((resume) => {
+          dispatcher.submit(Add, Protocol.Kind.Single, [a, 1], (settlement) => resume(Effect.succeed(settlement)))
+        }).pipe(
+          Effect.timeoutOrElse({
+            duration: "10 seconds",
+            orElse: () => Effect.die(new Error(`Add(${a}, 1) was not answered: the worker sleeps, not hungry`))
+          })
+        )
+      assert.deepInclude(yield* run(1), { _tag: "Success" })
+      const worker = (dispatcher as unknown as { workers: { all: Array<WorkerSlot> } }).workers.all[0]!
+      // Idle: the worker has said so.
+      while (!worker.region.hungry) yield* Effect.sleep("1 millis")
+      // What the main thread does for a batch the worker has meanwhile read by itself, late (held up between its
+      // write and its look at the flag): it claims the flag and sends Drain, which finds nothing to read.
+      assert.isTrue(worker.region.claimHunger())
+      worker.thread.postMessage([Protocol.Drain])
+      yield* Effect.sleep("50 millis")
+      // The next batch is written with the worker asleep: it must have said it is hungry again, or nothing wakes it.
+      assert.deepInclude(yield* run(2), { _tag: "Success" })
+    }).pipe(Effect.scoped))
 })
