@@ -39,9 +39,10 @@ const count = (sizes: Sizes, full: number, quick: number, scale: number) =>
 const pooled: ReadonlyArray<PoolName> = ["effect-compute", "piscina", "tinypool", "effect-rpc", "raw"]
 /**
  * The dispatch benchmarks also run Effect's own worker platform (where its per-message fiber shows) and effect-compute
- * with a tracer installed and with its metrics off (the cost of each on the dispatch path).
+ * with a tracer installed, with its metrics off, and with idle workers sleeping at once instead of spinning (the cost
+ * or gain of each on the dispatch path).
  */
-const dispatch: ReadonlyArray<PoolName> = [...pooled, "effect-workers", "ec-traced", "ec-no-metrics"]
+const dispatch: ReadonlyArray<PoolName> = [...pooled, "effect-workers", "ec-traced", "ec-no-metrics", "ec-no-spin"]
 const withInline: ReadonlyArray<PoolName> = [...pooled, "inline"]
 const eventLoop: ReadonlyArray<PoolName> = ["effect-compute", "piscina", "tinypool", "effect-rpc", "raw", "inline"]
 /** The cluster rows: effect-compute's local pool against its cluster client over 1, 2 and 3 runner processes. */

@@ -162,12 +162,13 @@ const discardingTracer = Tracer.make({ span: (options) => Tracer.nativeTracer.sp
 
 export const effectCompute = async (
   threads: number,
-  variant: { readonly tracing?: boolean; readonly metrics?: boolean } = {}
+  variant: { readonly tracing?: boolean; readonly metrics?: boolean; readonly idleSpin?: number } = {}
 ): Promise<BenchPool> => {
   const layer = ComputePool.layer({
     entry: workerUrl("effect-compute"),
     threads,
-    ...(variant.metrics === false ? { metrics: false } : {})
+    ...(variant.metrics === false ? { metrics: false } : {}),
+    ...(variant.idleSpin === undefined ? {} : { idleSpin: variant.idleSpin })
   })
   const runtime = ManagedRuntime.make(
     variant.tracing === true ? layer.pipe(Layer.provideMerge(Layer.succeed(Tracer.Tracer, discardingTracer))) : layer
@@ -427,6 +428,7 @@ export const pools = {
   "effect-compute": (threads: number) => effectCompute(threads),
   "ec-traced": (threads: number) => effectCompute(threads, { tracing: true }),
   "ec-no-metrics": (threads: number) => effectCompute(threads, { metrics: false }),
+  "ec-no-spin": (threads: number) => effectCompute(threads, { idleSpin: 0 }),
   piscina,
   tinypool,
   "effect-rpc": effectRpc,

@@ -47,7 +47,9 @@ export const ComputeConfig = Schema.Struct({
   /** `compute_interrupt_grace`: how long an interrupted task may ignore the signal. */
   interruptGracePeriod: Schema.optional(Schema.Union([Schema.String, Schema.Number])),
   /** `compute_shutdown_timeout`: how long closing waits for tasks. */
-  shutdownTimeout: Schema.optional(Schema.Union([Schema.String, Schema.Number]))
+  shutdownTimeout: Schema.optional(Schema.Union([Schema.String, Schema.Number])),
+  /** `compute_idle_spin`: how long an idle worker looks for work before it sleeps: "50 micros", or milliseconds. */
+  idleSpin: Schema.optional(Schema.Union([Schema.String, Schema.Number]))
 })
 
 /**
@@ -68,7 +70,8 @@ const tomlKeys: Record<keyof ComputeConfig, string> = {
   onQueueFull: "compute_on_queue_full",
   slowTaskThreshold: "compute_slow_task_threshold",
   interruptGracePeriod: "compute_interrupt_grace",
-  shutdownTimeout: "compute_shutdown_timeout"
+  shutdownTimeout: "compute_shutdown_timeout",
+  idleSpin: "compute_idle_spin"
 }
 
 /**
@@ -99,8 +102,8 @@ const optional = <A>(config: Config.Config<A>) => Config.map(Config.option(confi
 /**
  * The configuration from Effect `Config`: environment variables `COMPUTE_THREADS`, `COMPUTE_IO_THREADS`,
  * `COMPUTE_STACK_SIZE`, `COMPUTE_MAX_HEAP_MB`, `COMPUTE_THREAD_PREFIX`, `COMPUTE_MAX_IN_FLIGHT`, `COMPUTE_MAX_QUEUE`,
- * `COMPUTE_ON_QUEUE_FULL`, `COMPUTE_SLOW_TASK_THRESHOLD`, `COMPUTE_INTERRUPT_GRACE`, `COMPUTE_SHUTDOWN_TIMEOUT` by
- * default, or whatever `ConfigProvider` is installed.
+ * `COMPUTE_ON_QUEUE_FULL`, `COMPUTE_SLOW_TASK_THRESHOLD`, `COMPUTE_INTERRUPT_GRACE`, `COMPUTE_SHUTDOWN_TIMEOUT`,
+ * `COMPUTE_IDLE_SPIN` by default, or whatever `ConfigProvider` is installed.
  *
  * @example
  * ```ts
@@ -125,7 +128,8 @@ export const config: Config.Config<ComputeConfig> = Config.all({
   onQueueFull: optional(Config.String("COMPUTE_ON_QUEUE_FULL")) as Config.Config<"suspend" | "fail" | undefined>,
   slowTaskThreshold: optional(Config.String("COMPUTE_SLOW_TASK_THRESHOLD")),
   interruptGracePeriod: optional(Config.String("COMPUTE_INTERRUPT_GRACE")),
-  shutdownTimeout: optional(Config.String("COMPUTE_SHUTDOWN_TIMEOUT"))
+  shutdownTimeout: optional(Config.String("COMPUTE_SHUTDOWN_TIMEOUT")),
+  idleSpin: optional(Config.String("COMPUTE_IDLE_SPIN"))
 }).pipe(Config.map((fields) => {
   const defined: Record<string, unknown> = {}
   for (const [key, value] of Object.entries(fields)) if (value !== undefined) defined[key] = value
@@ -278,11 +282,12 @@ export const toPoolOptions = (
       if (bytes < 128 * 1024) return yield* invalid(key("stackSize"), config.stackSize, "it must be at least 128KB")
       stackSizeMb = bytes / 1024 ** 2
     }
-    const millis = (field: "slowTaskThreshold" | "interruptGracePeriod" | "shutdownTimeout") =>
+    const millis = (field: "slowTaskThreshold" | "interruptGracePeriod" | "shutdownTimeout" | "idleSpin") =>
       config[field] === undefined ? Effect.succeed(undefined) : durationMillis(key(field), config[field])
     const slowTaskThreshold = yield* millis("slowTaskThreshold")
     const interruptGracePeriod = yield* millis("interruptGracePeriod")
     const shutdownTimeout = yield* millis("shutdownTimeout")
+    const idleSpin = yield* millis("idleSpin")
     if (
       config.threadNamePrefix !== undefined &&
       (typeof config.threadNamePrefix !== "string" || config.threadNamePrefix.trim() === "")
@@ -304,7 +309,8 @@ export const toPoolOptions = (
       ...(resourceLimits === undefined ? {} : { resourceLimits }),
       ...(slowTaskThreshold === undefined ? {} : { slowTaskThreshold }),
       ...(interruptGracePeriod === undefined ? {} : { interruptGracePeriod }),
-      ...(shutdownTimeout === undefined ? {} : { shutdownTimeout })
+      ...(shutdownTimeout === undefined ? {} : { shutdownTimeout }),
+      ...(idleSpin === undefined ? {} : { idleSpin })
     }
     if (config.onQueueFull !== undefined && config.onQueueFull !== "suspend" && config.onQueueFull !== "fail") {
       return yield* invalid(key("onQueueFull"), config.onQueueFull, `it must be "suspend" or "fail"`)

@@ -165,6 +165,12 @@ export interface ComputePoolOptions {
   /** Tasks sent to one worker before it answers (they run one after another there). Default 16. */
   readonly maxInFlightPerWorker?: number | undefined
   /**
+   * How long a worker that has run out of work keeps looking for more (its inbox, its peers' steal slots) before it
+   * sleeps, as Rayon's idle threads do. A task that arrives meanwhile costs the main thread no message to wake it;
+   * the price is that much CPU burnt by each worker each time it runs dry. `0` sleeps at once. Default 50 microseconds.
+   */
+  readonly idleSpin?: Duration.Input | undefined
+  /**
    * Elastic size: the pool starts with `threads` (its least size) and grows, one worker at a time, up to `maxThreads`
    * while tasks wait with every worker busy; a worker beyond `threads` that sits idle for `idleTimeout` is retired.
    * Default: `threads` (a fixed size).
@@ -280,6 +286,7 @@ const resolveOptions = Effect.fnUntraced(function*(options: MakeOptions) {
   return {
     threads,
     maxInFlightPerWorker: yield* positiveIntegerOr("maxInFlightPerWorker", options.maxInFlightPerWorker, 16),
+    idleSpinMicros: 1_000 * (yield* millisOr("idleSpin", options.idleSpin, 0.05)),
     maxThreads,
     idleTimeoutMs: yield* millisOr("idleTimeout", options.idleTimeout, 30_000),
     startTimeoutMs: yield* millisOr("workerStartTimeout", options.workerStartTimeout, 60_000),

@@ -10,6 +10,7 @@ import type * as Layer from "effect/Layer"
 import { isMainThread, parentPort } from "node:worker_threads"
 import type { ComputePool } from "./ComputePool.ts"
 import type * as ComputeTask from "./ComputeTask.ts"
+import { InboxReader } from "./internal/inbox.ts"
 import * as Protocol from "./internal/protocol.ts"
 import { Region } from "./internal/region.ts"
 import { serveCaptureKey, type ServedEntry } from "./internal/serveCapture.ts"
@@ -85,6 +86,8 @@ export const serve = <const Tasks extends ReadonlyArray<ComputeTask.Any>>(option
       claims: new Int32Array(init[2]),
       threads: init[3],
       region: new Region(init[4]),
+      inbox: init[5] === undefined ? undefined : new InboxReader(init[5]),
+      idleSpinMicros: init[6],
       tasks: options.tasks,
       layer: options.layer
     })

@@ -25,6 +25,7 @@ const optionsWith = (threads: number, options: Partial<DispatcherOptions> = {}):
   startTimeoutMs: 60_000,
   recycle: { maxTasks: undefined, maxAgeMs: undefined, maxHeapMb: undefined },
   maxInFlightPerWorker: 16,
+  idleSpinMicros: 0,
   maxQueue: 1_000,
   onQueueFull: "suspend",
   interruptGraceMs: 1_000,

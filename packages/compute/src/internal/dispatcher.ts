@@ -576,7 +576,7 @@ export class Dispatcher {
 
   private post(worker: WorkerSlot, batch: Batch): void {
     try {
-      worker.thread.postMessage(batch.message, batch.transfer)
+      worker.sendRun(batch.message, batch.transfer)
       return
     } catch {
       // Something in the batch cannot be cloned (or moved): send one by one so only the culprits fail. A failed
@@ -585,7 +585,7 @@ export class Dispatcher {
     for (let index = 0; index < batch.jobs.length; index++) {
       const job = batch.jobs[index]!
       try {
-        worker.thread.postMessage(Protocol.runMessageOf(batch.message, index), job.transfer)
+        worker.sendRun(Protocol.runMessageOf(batch.message, index), job.transfer)
       } catch (cause) {
         worker.revoke(job)
         this.end(job, {

@@ -126,6 +126,18 @@ export class Peers {
 
   // ---- stealing
 
+  /** Whether a peer has published a subtask (one may be stolen). */
+  canSteal(): boolean {
+    if (this.leaving) return false
+    for (const peer of this.links.values()) if (!peer.gone && peer.slots.hasPublished()) return true
+    return false
+  }
+
+  /** Whether this worker runs a subtask it stole. */
+  get runsStolen(): boolean {
+    return this.stolenRunning > 0
+  }
+
   /** Takes the oldest subtask a peer has published and starts it here; false when no peer had one. */
   steal(): boolean {
     if (this.leaving) return false

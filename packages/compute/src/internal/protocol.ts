@@ -16,7 +16,11 @@ export type InitMessage = readonly [
   claims: SharedArrayBuffer,
   threads: number,
   /** the worker's shared region (see `region.ts`) */
-  region: SharedArrayBuffer
+  region: SharedArrayBuffer,
+  /** where its tasks arrive, when not by Run messages (see `inbox.ts`) */
+  inbox: SharedArrayBuffer | undefined,
+  /** how long the worker, once idle, keeps looking for work before it sleeps */
+  idleSpinMicros: number
 ]
 
 /**
@@ -124,6 +128,10 @@ export type PeerMessage = readonly [tag: typeof Peer, peerId: number, region: Sh
 export const PeerLost = 6
 export type PeerLostMessage = readonly [tag: typeof PeerLost, peerId: number, exitCode: number, why: string]
 
+/** main -> worker: tasks wait in your inbox (sent only to a worker asleep: hungry, see `region.ts`). */
+export const Drain = 7
+export type DrainMessage = readonly [tag: typeof Drain]
+
 /** What the main thread sends a worker. */
 export type ToWorker =
   | InitMessage
@@ -133,6 +141,7 @@ export type ToWorker =
   | RetireMessage
   | PeerMessage
   | PeerLostMessage
+  | DrainMessage
 
 /** worker -> main: the entry loaded and the per-worker Layer built. */
 export const Ready = 10

@@ -12,6 +12,7 @@
 import * as v8 from "node:v8"
 import type * as Protocol from "./protocol.ts"
 import { headerBytes } from "./region.ts"
+import { serializeUnshared } from "./unsharedSerializer.ts"
 
 const slotCount = 32
 const slotBytes = 8_192
@@ -116,7 +117,7 @@ export class StealSlots {
     } else {
       let serialized: Uint8Array
       try {
-        serialized = serialize([encoded, trace])
+        serialized = serializeUnshared([encoded, trace])
       } catch {
         return this.unpublished(slot)
       }
@@ -269,32 +270,6 @@ export class StealSlots {
       trace
     }
   }
-}
-
-/**
- * V8's serializer, refusing shared memory instead of copying it. The two hooks are Node's documented ones for
- * subclasses (`serializer._getSharedArrayBufferId`, `serializer._writeHostObject`), missing from its typings.
- */
-class UnsharedSerializer extends v8.DefaultSerializer {
-  _getSharedArrayBufferId(): never {
-    throw new Error("a SharedArrayBuffer cannot be published in a steal slot")
-  }
-  _writeHostObject(object: object): void {
-    if (ArrayBuffer.isView(object) && object.buffer instanceof SharedArrayBuffer) {
-      throw new Error("a view of a SharedArrayBuffer cannot be published in a steal slot")
-    }
-    ;(v8.DefaultSerializer.prototype as unknown as { _writeHostObject(object: object): void })._writeHostObject.call(
-      this,
-      object
-    )
-  }
-}
-
-const serialize = (value: unknown): Uint8Array => {
-  const serializer = new UnsharedSerializer()
-  serializer.writeHeader()
-  serializer.writeValue(value)
-  return serializer.releaseBuffer()
 }
 
 const alignedAfter = (bytes: number): number => (bytes + 7) & ~7

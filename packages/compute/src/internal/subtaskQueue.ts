@@ -111,8 +111,13 @@ export interface QueueHost {
   readonly wake: (peer: Peer) => void
   /** Takes a published subtask back to run it here; false when a peer stole it (it is away then). */
   readonly reclaim: (subtask: Subtask) => boolean
-  /** Steals a subtask from a peer and starts it; false when there was nothing to steal. */
-  readonly steal: () => boolean
+  /**
+   * Takes work from elsewhere and starts it — tasks from the inbox, or a subtask stolen from a peer — looking for a
+   * while first when the worker has nothing at all in hand; false when there was none.
+   */
+  readonly findWork: () => boolean
+  /** Whether work waits in the inbox or a peer's steal slots (a look, taking nothing). */
+  readonly hasWork: () => boolean
 }
 
 /** How long the queue runs subtasks in one go before it lets the worker read its messages (ms). */
@@ -208,11 +213,16 @@ export class SubtaskQueue {
   private readonly idleCheck = (): void => {
     this.idleCheckScheduled = false
     if (this.closed || this.items.length > 0) return
-    // Idle: steal before saying so, and look once more after: a peer that published meanwhile may have looked at
-    // the flag before it was set, and would not wake this worker.
-    if (this.host.steal()) return
+    if (this.host.findWork()) return
+    // Out of work: say so, then look once more. Whoever gave work before the flag was set may have looked at it
+    // before, and would not wake this worker; whoever gives work after it sees the flag, claims it and wakes it (the
+    // flag must stay set while this worker looks, or one that gives work then would do neither). Work seen here is
+    // taken only with the flag claimed back; if another has claimed it, its wake-up is on the way.
     this.host.region.setHungry(true)
-    if (this.host.region.claimHunger() && !this.host.steal()) this.host.region.setHungry(true)
+    while (this.host.hasWork() && this.host.region.claimHunger()) {
+      if (this.host.findWork()) return
+      this.host.region.setHungry(true)
+    }
   }
 
   /** Runs queued subtasks newest first, offering the oldest waiting ones to peers as it goes. */
@@ -260,10 +270,11 @@ export class SubtaskQueue {
       if (subtask.slot >= 0 || this.host.publish(subtask)) {
         offered++
         index++
-      } else if (peer.region.claimHunger()) {
+      } else if (peer.region.hungry) {
+        // Only looked at, not claimed: the peer is still hungry for whoever else has work, the main thread included
+        // (a claim given back would hide it from one that looked meanwhile, and that one would not wake the peer).
         if (this.host.sendToMain(subtask)) this.items.splice(index, 1)
         else index++
-        peer.region.setHungry(true)
       } else index++
     }
     if (offered === 0) return

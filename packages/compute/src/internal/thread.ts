@@ -10,6 +10,11 @@ import type * as Protocol from "./protocol.ts"
 /** One worker thread, as the dispatcher uses it. */
 export interface WorkerThread {
   readonly postMessage: (message: Protocol.ToWorker, transfer?: ReadonlyArray<Transferable>) => void
+  /**
+   * Whether its tasks may go through a shared inbox (`inbox.ts`) instead of messages: a real worker, which reads it.
+   * The dispatcher's tests drive fake threads that read messages only.
+   */
+  readonly readsInbox?: boolean
   readonly terminate: () => Promise<unknown>
   readonly onMessage: (listener: (message: Protocol.FromWorker) => void) => void
   /** an uncaught error in the worker; its exit follows */
@@ -23,6 +28,7 @@ export interface WorkerThread {
 
 export const fromNodeWorker = (worker: NodeWorker): WorkerThread => ({
   postMessage: (message, transfer) => worker.postMessage(message, transfer as Array<Transferable> | undefined),
+  readsInbox: true,
   terminate: () => worker.terminate(),
   onMessage: (listener) => worker.on("message", listener),
   onError: (listener) => worker.on("error", listener),

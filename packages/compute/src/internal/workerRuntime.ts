@@ -21,6 +21,7 @@ import type * as ComputeTask from "../ComputeTask.ts"
 import * as Codec from "./codec.ts"
 import * as HandlerCall from "./handlerCall.ts"
 import * as HandlerScheduler from "./handlerScheduler.ts"
+import type { InboxHandler, InboxReader } from "./inbox.ts"
 import * as NestedPool from "./nestedPool.ts"
 import { Outbox } from "./outbox.ts"
 import { outcomeOf } from "./outcome.ts"
@@ -119,6 +120,10 @@ export interface WorkerRuntimeOptions {
   readonly workerId: number
   readonly claims: Int32Array
   readonly region: Region
+  /** where the main thread writes tasks for this worker (see `inbox.ts`); without one, they come as Run messages */
+  readonly inbox: InboxReader | undefined
+  /** how long the worker, out of work, keeps looking for more before it sleeps */
+  readonly idleSpinMicros: number
   /** the pool's size, as seen by tasks that use the pool themselves */
   readonly threads: number
   readonly tasks: ReadonlyArray<ComputeTask.Any>
@@ -162,7 +167,8 @@ export const start = (options: WorkerRuntimeOptions): void => {
     sendToMain: (subtask) => pool.sendToMain(subtask),
     wake: (peer) => peers.wake(peer),
     reclaim: (subtask) => peers.reclaim(subtask),
-    steal: () => peers.steal()
+    findWork: () => findWork(),
+    hasWork: () => inboxReadable() || peers.canSteal()
   })
   peers.queue = queue
   const pieces = new Pieces(workerId, options.threads, queue)
@@ -308,12 +314,80 @@ export const start = (options: WorkerRuntimeOptions): void => {
     outbox.flushIfDue()
   }
 
-  const onRun = (message: Protocol.RunMessage) => {
+  const runMessage = (message: Protocol.RunMessage) => {
     queue.busy()
     outbox.beginRun()
     Protocol.forEachRunEntry(message, runAndFlush)
     outbox.endRun(message[1] === 1)
-    queue.maybeIdle()
+  }
+
+  // ---- the inbox: tasks from the main thread, written in shared memory or posted (their place kept in the inbox)
+
+  const inbox = options.inbox
+  /** posted Run messages whose place in the inbox has not been reached yet */
+  const posted: Array<Protocol.RunMessage> = []
+  let reading = false
+  const inboxHandler: InboxHandler = {
+    beginBatch: () => {
+      queue.busy()
+      outbox.beginRun()
+    },
+    entry: runAndFlush,
+    endBatch: (urgent) => outbox.endRun(urgent),
+    posted: () => {
+      const message = posted.shift()
+      if (message === undefined) return false
+      runMessage(message)
+      return true
+    }
+  }
+
+  /** Whether the inbox holds something to run now (not only the place of a posted batch still on its way). */
+  const inboxReadable = (): boolean =>
+    inbox !== undefined && inbox.hasRecords() && (posted.length > 0 || !inbox.nextIsPosted())
+
+  /** Runs what waits in the inbox, in order; whether it ran anything. (Not re-entered: a handler may spin.) */
+  const readInbox = (): boolean => {
+    if (reading || inbox === undefined || !inboxReadable()) return false
+    reading = true
+    let read: boolean
+    try {
+      read = inbox.read(inboxHandler)
+    } finally {
+      reading = false
+    }
+    if (read) queue.maybeIdle()
+    return read
+  }
+
+  const onRun = (message: Protocol.RunMessage) => {
+    if (inbox === undefined) {
+      runMessage(message)
+      return queue.maybeIdle()
+    }
+    posted.push(message)
+    // Its place may not be written yet: the idle check that follows sets the hungry flag, so that the main thread,
+    // once it has written it, wakes this worker.
+    if (!readInbox()) queue.maybeIdle()
+  }
+
+  /**
+   * Starts work from elsewhere: the inbox first, then a peer's published subtask. A worker with nothing in hand (no
+   * handler call in flight: one would wait on messages this loop keeps it from) keeps looking for `idleSpinMicros`,
+   * so that work arriving meanwhile costs no wake-up message — a bounded spin, as Rayon's idle threads do.
+   */
+  const findWork = (): boolean => {
+    if (readInbox() || peers.steal()) return true
+    if (options.idleSpinMicros <= 0 || running.size > 0 || peers.runsStolen || inbox === undefined) return false
+    const deadline = performance.now() + options.idleSpinMicros / 1_000
+    for (let round = 1;; round++) {
+      if (inbox.hasRecords()) return readInbox() || (peers.canSteal() && peers.steal())
+      // The peers' slots and the clock are dearer to read than the inbox's tail: every 32 rounds.
+      if ((round & 31) === 0) {
+        if (peers.canSteal() && peers.steal()) return true
+        if (performance.now() >= deadline) return false
+      }
+    }
   }
 
   const onCancel = (id: number) => {
@@ -330,7 +404,14 @@ export const start = (options: WorkerRuntimeOptions): void => {
         return onCancel(message[1])
       case Protocol.ChildResult:
         return pool.onChildResult(message[1], message[2])
+      case Protocol.Drain:
+        // The main thread claimed this worker's hunger. If what it wrote was already read (the worker found it while
+        // looking for work, and the claim came late), the worker is idle again: it must say so once more, or the
+        // main thread, finding it not hungry, would never wake it.
+        if (!readInbox()) queue.maybeIdle()
+        return
       case Protocol.Retire:
+        readInbox()
         return retire()
       case Protocol.Peer:
         return peers.onPeer(message[1], message[2], message[3])

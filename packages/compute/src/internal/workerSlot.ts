@@ -1,6 +1,8 @@
 /**
  * The main thread's handle on one worker: its thread, the jobs it holds, and the claim cells it shares with it.
  */
+import type { Transferable } from "node:worker_threads"
+import * as Inbox from "./inbox.ts"
 import type { Job } from "./job.ts"
 import * as Protocol from "./protocol.ts"
 import { Region } from "./region.ts"
@@ -108,6 +110,9 @@ export class WorkerSlot {
   readonly claims: Int32Array
   /** shared with the worker and its peers: its subtasks' counts, its hunger (see `region.ts`) */
   readonly region: Region
+  /** where its tasks go, past `postMessage` (see `inbox.ts`); none for a thread that reads messages only */
+  readonly inbox: SharedArrayBuffer | undefined
+  private readonly inboxWriter: Inbox.InboxWriter | undefined
   private readonly freeClaims: Array<number> = []
   readonly id: number
   readonly thread: WorkerThread
@@ -116,7 +121,31 @@ export class WorkerSlot {
     this.thread = thread
     this.claims = new Int32Array(new SharedArrayBuffer(4 * capacity))
     this.region = Region.allocate(stealSlotsBytes)
+    if (thread.readsInbox === true) {
+      this.inbox = Inbox.allocate()
+      this.inboxWriter = new Inbox.InboxWriter(this.inbox, capacity)
+    } else {
+      this.inbox = undefined
+      this.inboxWriter = undefined
+    }
     for (let claim = capacity - 1; claim >= 0; claim--) this.freeClaims.push(claim)
+  }
+
+  /**
+   * Sends it tasks: written in its inbox when they can be, else posted, with their place kept in the inbox. A worker
+   * gone to sleep (hungry) is woken; one that is awake reads the inbox by itself. Throws as `postMessage` does when the
+   * message cannot be sent.
+   */
+  sendRun(message: Protocol.RunMessage, transfer: ReadonlyArray<Transferable> | undefined): void {
+    const inbox = this.inboxWriter
+    if (inbox === undefined) return this.thread.postMessage(message, transfer)
+    if (transfer !== undefined || !inbox.writeBatch(message)) {
+      this.thread.postMessage(message, transfer)
+      inbox.writePosted()
+    }
+    if (this.region.hungry && this.region.claimHunger()) {
+      this.thread.postMessage([Protocol.Drain] satisfies Protocol.DrainMessage)
+    }
   }
 
   /** Whether it may be given tasks. */

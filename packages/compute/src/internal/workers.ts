@@ -54,6 +54,8 @@ export interface WorkersPolicy {
   /** a worker that has not become ready this long after it was spawned is terminated (a start failure) */
   readonly startTimeoutMs: number
   readonly maxInFlightPerWorker: number
+  /** how long a worker out of work keeps looking for more before it sleeps */
+  readonly idleSpinMicros: number
 }
 
 /** What the workers tell the dispatcher, and need of it. */
@@ -290,7 +292,9 @@ export class Workers {
         id,
         worker.claims.buffer as SharedArrayBuffer,
         host.threads,
-        worker.region.buffer
+        worker.region.buffer,
+        worker.inbox,
+        host.idleSpinMicros
       ] satisfies Protocol.InitMessage
     )
   }
