@@ -60,7 +60,7 @@ const itemsReserve = 1_024
 export const payloadsPerSlot = (sample: ReadonlyArray<unknown>): number => {
   let bytes: number
   try {
-    bytes = serialize(sample).length
+    bytes = serializeUnshared(sample).length
   } catch {
     return Infinity
   }
