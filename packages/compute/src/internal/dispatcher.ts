@@ -332,7 +332,7 @@ export class Dispatcher {
           return
         }
         Atomics.compareExchange(worker.claims, job.claim, Protocol.Claim.Started, Protocol.Claim.CancelRequested)
-        worker.thread.postMessage([Protocol.Cancel, job.id] satisfies Protocol.CancelMessage)
+        worker.post([Protocol.Cancel, job.id] satisfies Protocol.CancelMessage)
         job.graceTimer = this.clock.setTimeout(() => {
           job.graceTimer = undefined
           if (job.state === State.Running) {

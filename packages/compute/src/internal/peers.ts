@@ -202,6 +202,9 @@ export class Peers {
           return peer.stolen.get(message[1])?.()
       }
     })
+    // The peer may have published work already, and found this worker not hungry (busy, or spinning idle while this
+    // message waited): look at its slots now, or the two may never meet.
+    this.queue.maybeIdle()
   }
 
   /**

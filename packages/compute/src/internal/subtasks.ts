@@ -107,7 +107,7 @@ export class Subtasks {
       if (parent !== undefined && parent.children.delete(child) && parent.children.size === 0) worker.suspended--
     }
     if (this.host.isServing(worker)) {
-      worker.thread.postMessage(
+      worker.post(
         [Protocol.ChildResult, requestId, withoutCause(settlement)] satisfies Protocol.ChildResultMessage
       )
     }

@@ -113,6 +113,8 @@ export class WorkerSlot {
   /** where its tasks go, past `postMessage` (see `inbox.ts`); none for a thread that reads messages only */
   readonly inbox: SharedArrayBuffer | undefined
   private readonly inboxWriter: Inbox.InboxWriter | undefined
+  /** a message went to the worker since its last batch of tasks: the next batch is posted too, not to overtake it */
+  private messageSinceBatch = false
   private readonly freeClaims: Array<number> = []
   readonly id: number
   readonly thread: WorkerThread
@@ -139,13 +141,23 @@ export class WorkerSlot {
   sendRun(message: Protocol.RunMessage, transfer: ReadonlyArray<Transferable> | undefined): void {
     const inbox = this.inboxWriter
     if (inbox === undefined) return this.thread.postMessage(message, transfer)
-    if (transfer !== undefined || !inbox.writeBatch(message)) {
+    if (this.messageSinceBatch || transfer !== undefined || !inbox.writeBatch(message)) {
       this.thread.postMessage(message, transfer)
+      this.messageSinceBatch = false
       inbox.writePosted()
     }
     if (this.region.hungry && this.region.claimHunger()) {
       this.thread.postMessage([Protocol.Drain] satisfies Protocol.DrainMessage)
     }
+  }
+
+  /**
+   * Sends it any other message. Tasks sent after it wait until the worker has read it: a worker learns of a peer
+   * before it runs a task whose subtasks that peer could steal, as when every message was posted.
+   */
+  post(message: Protocol.ToWorker, transfer?: ReadonlyArray<Transferable>): void {
+    this.thread.postMessage(message, transfer)
+    this.messageSinceBatch = true
   }
 
   /** Whether it may be given tasks. */

@@ -211,7 +211,7 @@ export class Workers {
   leaveIfDone(worker: WorkerSlot): void {
     if (worker.retiring === undefined || worker.leaving || worker.jobs.size > 0) return
     worker.leaving = true
-    worker.thread.postMessage([Protocol.Retire] satisfies Protocol.RetireMessage)
+    worker.post([Protocol.Retire] satisfies Protocol.RetireMessage)
     worker.deadlineTimer = this.host.clock.setTimeout(() => {
       worker.deadlineTimer = undefined
       this.kill(worker, `worker ${worker.id} did not finish retiring within ${retireTimeoutMs} ms`)
@@ -286,7 +286,7 @@ export class Workers {
       worker.lastError = error
     })
     thread.onExit((code) => this.onExit(worker, code))
-    thread.postMessage(
+    worker.post(
       [
         Protocol.Init,
         id,
@@ -329,8 +329,8 @@ export class Workers {
     for (const peer of this.all) {
       if (peer === worker || !peer.ready || peer.killReason !== undefined || peer.leaving) continue
       const { port1, port2 } = new MessageChannel()
-      worker.thread.postMessage([Protocol.Peer, peer.id, peer.region.buffer, port1], [port1])
-      peer.thread.postMessage([Protocol.Peer, worker.id, worker.region.buffer, port2], [port2])
+      worker.post([Protocol.Peer, peer.id, peer.region.buffer, port1], [port1])
+      peer.post([Protocol.Peer, worker.id, worker.region.buffer, port2], [port2])
     }
   }
 
@@ -339,7 +339,7 @@ export class Workers {
     if (!worker.ready) return
     for (const peer of this.all) {
       if (peer.ready && peer.killReason === undefined) {
-        peer.thread.postMessage([Protocol.PeerLost, worker.id, exitCode, why] satisfies Protocol.PeerLostMessage)
+        peer.post([Protocol.PeerLost, worker.id, exitCode, why] satisfies Protocol.PeerLostMessage)
       }
     }
   }
