@@ -21,6 +21,7 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Tracer from "effect/Tracer"
 import * as Worker from "effect/workers/Worker"
+import { availableParallelism } from "node:os"
 import { type Transferable, Worker as NodeWorker } from "node:worker_threads"
 import * as ComputeConfig from "./ComputeConfig.ts"
 import { ComputeError, InvalidOptions, WorkerStartFailed } from "./ComputeError.ts"
@@ -167,7 +168,9 @@ export interface ComputePoolOptions {
   /**
    * How long a worker that has run out of work keeps looking for more (its inbox, its peers' steal slots) before it
    * sleeps, as Rayon's idle threads do. A task that arrives meanwhile costs the main thread no message to wake it;
-   * the price is that much CPU burnt by each worker each time it runs dry. `0` sleeps at once. Default 50 microseconds.
+   * the price is that much CPU burnt by each worker each time it runs dry. `0` sleeps at once. Default: 50
+   * microseconds when the machine has a core for every worker (up to `maxThreads`) and one for the main thread, else
+   * 0 — on fewer cores the spinning workers would take the main thread's time (measured: see the README).
    */
   readonly idleSpin?: Duration.Input | undefined
   /**
@@ -286,7 +289,8 @@ const resolveOptions = Effect.fnUntraced(function*(options: MakeOptions) {
   return {
     threads,
     maxInFlightPerWorker: yield* positiveIntegerOr("maxInFlightPerWorker", options.maxInFlightPerWorker, 16),
-    idleSpinMicros: 1_000 * (yield* millisOr("idleSpin", options.idleSpin, 0.05)),
+    idleSpinMicros: 1_000 *
+      (yield* millisOr("idleSpin", options.idleSpin, maxThreads < availableParallelism() ? 0.05 : 0)),
     maxThreads,
     idleTimeoutMs: yield* millisOr("idleTimeout", options.idleTimeout, 30_000),
     startTimeoutMs: yield* millisOr("workerStartTimeout", options.workerStartTimeout, 60_000),
