@@ -24,11 +24,19 @@ num_worker_threads = 8
 compute_threads = 6
 compute_stack_size = "2MB"
 compute_max_in_flight = 4
+compute_idle_spin = "20 micros"
 `)
-      assert.deepStrictEqual(config, { ioThreads: 8, threads: 6, stackSize: "2MB", maxInFlightPerWorker: 4 })
+      assert.deepStrictEqual(config, {
+        ioThreads: 8,
+        threads: 6,
+        stackSize: "2MB",
+        maxInFlightPerWorker: 4,
+        idleSpin: "20 micros"
+      })
       const options = yield* ComputeConfig.toPoolOptions("worker.ts", config)
       assert.strictEqual(options.threads, 6)
       assert.strictEqual(options.maxInFlightPerWorker, 4)
+      assert.strictEqual(options.idleSpin, 0.02)
       assert.deepStrictEqual(options.resourceLimits, { stackSizeMb: 2 })
     }))
 
@@ -49,7 +57,8 @@ compute_max_in_flight = 4
         [`[runtime]\ncompute_threads = -1`, `compute_threads = -1 is invalid: it must be an integer of at least 0`],
         [`[runtime]\ncompute_threads = 2.5`, `compute_threads = 2.5 is invalid: it must be an integer of at least 0`],
         [`[runtime]\ncompute_thread = 4`, `compute_thread = 4 is invalid: it is not a known [runtime] key`],
-        [`[runtime]\ncompute_on_queue_full = "drop"`, `compute_on_queue_full = "drop" is invalid: it must be`]
+        [`[runtime]\ncompute_on_queue_full = "drop"`, `compute_on_queue_full = "drop" is invalid: it must be`],
+        [`[runtime]\ncompute_idle_spin = "soon"`, `compute_idle_spin = "soon" is invalid: it must be a duration`]
       ]
       for (const [toml, expected] of cases) {
         const exit = yield* Effect.exit(
