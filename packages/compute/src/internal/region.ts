@@ -1,7 +1,8 @@
 /**
  * A worker's shared region: memory every thread of the pool can read, written by its worker. It holds how the
  * worker's subtasks ended (the main thread reads these for the stats, without a message per subtask) and whether the
- * worker is hungry (idle, with nothing queued: a busy peer hands it work, or wakes it to steal).
+ * worker is hungry (idle, with nothing queued, asleep: a busy peer that hands it work, or the main thread that writes
+ * its inbox, claims the flag and wakes it).
  */
 import type { Outcome } from "./outcome.ts"
 import { outcomes } from "./outcome.ts"
@@ -24,7 +25,7 @@ export const headerBytes = flagsOffset + flagCount * 4
 
 /** Int32 cells after the counters. */
 const Flag = {
-  /** 1 while the worker sits idle with nothing queued; a peer that gives it work swaps it to 0 first */
+  /** 1 while the worker sits idle with nothing queued; whoever gives it work (a peer, the main thread) swaps it to 0 first */
   hungry: 0
 } as const
 

@@ -392,7 +392,8 @@ export const start = (options: WorkerRuntimeOptions): void => {
 
   const onCancel = (id: number) => {
     const state = running.get(id)
-    // The pool only cancels tasks it has sent, and their Run message came first: not running means finished.
+    // The pool sends Cancel only for a task the worker has started (it takes back one not started): not running
+    // means finished.
     if (state !== undefined) stop(state)
   }
 
