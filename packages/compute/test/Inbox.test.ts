@@ -235,3 +235,21 @@ describe("Inbox wake-ups, on a real worker driven by the dispatcher", () => {
       assert.deepInclude(yield* run(2), { _tag: "Success" })
     }).pipe(Effect.scoped))
 })
+
+describe("Inbox, full", () => {
+  it("says when a posted batch's place cannot be kept: once the ring is full, even of placeholders", () => {
+    const buffer = Inbox.allocate()
+    const writer = new Inbox.InboxWriter(buffer, 16)
+    while (writer.writeBatch(batch(0, [1, "Fill", "f".repeat(1_000)]))) {
+      // filling the ring up to its reserve
+    }
+    let placed = 0
+    while (writer.hasRoomForPosted()) {
+      writer.writePosted()
+      placed++
+    }
+    // The reserve held its 17 places, and what the batches left.
+    assert.isAtLeast(placed, 17)
+    assert.isFalse(writer.hasRoomForPosted())
+  })
+})

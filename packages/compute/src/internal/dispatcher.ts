@@ -525,7 +525,7 @@ export class Dispatcher {
     if (batches.size === 1 && this.jobs.queued === 0) {
       const [[worker, batch]] = batches
       const sent = batch.jobs.length
-      if (worker.jobs.size === sent && this.activeJobs === sent) batch.message[1] = 1
+      if (worker.jobs.size === sent && this.activeJobs === sent) batch.message[1] = Protocol.RunFlag.Urgent
     }
     for (const [worker, batch] of batches) this.post(worker, batch)
   }

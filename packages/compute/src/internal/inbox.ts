@@ -10,8 +10,9 @@
  *
  * A batch that cannot go through the ring (buffers to transfer, shared memory, a payload V8 cannot serialize, no room)
  * is posted as a message, and a `Posted` placeholder takes its place in the ring, so the worker runs every batch in
- * the order it was sent whichever way it went. Placeholders always fit: room for one per claim cell is kept free,
- * and a worker holds at most one task per claim cell, so at most that many records wait unread.
+ * the order it was sent whichever way it went. Room for one placeholder per claim cell is kept free, which is as many
+ * records as a worker's tasks fill; records of tasks taken back wait unread too, so a worker stuck long enough in a
+ * loop could still see its ring fill: a batch posted then is flagged to run on arrival, out of its turn.
  */
 import * as v8 from "node:v8"
 import * as Protocol from "./protocol.ts"
@@ -74,11 +75,14 @@ export class InboxWriter {
     return this.publish(end)
   }
 
-  /** Marks the place of a batch that was posted as a message. */
+  /** Whether the place of a posted batch can be kept (see the module's comment: false only in a full ring). */
+  hasRoomForPosted(): boolean {
+    return freeBytes(Atomics.load(this.cells, Cell.head), this.cells[Cell.tail]!) >= recordHeader
+  }
+
+  /** Marks the place of a batch that was posted as a message; only when {@link hasRoomForPosted}. */
   writePosted(): void {
     const tail = this.cells[Cell.tail]!
-    // Cannot happen while the reserve holds (see the module's comment); losing the order beats losing the batch.
-    if (freeBytes(Atomics.load(this.cells, Cell.head), tail) < recordHeader) return
     this.view.setInt32(tail, Record.Posted)
     this.view.setInt32(tail + 4, recordHeader)
     this.publish(tail + recordHeader)
@@ -130,7 +134,7 @@ export class InboxWriter {
     if (!fits) return -1
     view.setInt32(start, Record.Batch)
     view.setInt32(start + 4, at - start)
-    view.setInt32(start + recordHeader, message[1])
+    view.setInt32(start + recordHeader, message[1] & Protocol.RunFlag.Urgent)
     view.setInt32(start + recordHeader + 4, count)
     if (defined !== undefined) { for (const [name, index] of defined) this.names.set(name, index) }
     return at

@@ -24,11 +24,18 @@ export type InitMessage = readonly [
 ]
 
 /**
- * main -> worker: tasks to run, six fields per task after a two-field header. `urgent` (1) says nothing else is in
+ * main -> worker: tasks to run, six fields per task after a two-field header: the tag and {@link RunFlag}s. `Urgent` says nothing else is in
  * flight anywhere in the pool: send the results back at once rather than coalescing them.
  */
 export const Run = 0
-export type RunMessage = [tag: typeof Run, urgent: 0 | 1, ...entries: Array<unknown>]
+export type RunMessage = [tag: typeof Run, flags: number, ...entries: Array<unknown>]
+
+export const RunFlag = {
+  /** nothing else is in flight anywhere in the pool: send the results back at once */
+  Urgent: 1,
+  /** posted with no place kept in the worker's inbox (it was full): run it on arrival */
+  Unplaced: 2
+} as const
 const RunHeader = 2
 const RunEntry = 6
 
@@ -44,7 +51,7 @@ export type RunEntryReader = (
   trace: readonly [string, string] | undefined
 ) => void
 
-export const runMessage = (urgent: 0 | 1 = 0): RunMessage => [Run, urgent]
+export const runMessage = (flags = 0): RunMessage => [Run, flags]
 
 export const pushRunEntry = (
   message: RunMessage,

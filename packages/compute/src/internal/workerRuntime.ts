@@ -318,7 +318,7 @@ export const start = (options: WorkerRuntimeOptions): void => {
     queue.busy()
     outbox.beginRun()
     Protocol.forEachRunEntry(message, runAndFlush)
-    outbox.endRun(message[1] === 1)
+    outbox.endRun((message[1] & Protocol.RunFlag.Urgent) !== 0)
   }
 
   // ---- the inbox: tasks from the main thread, written in shared memory or posted (their place kept in the inbox)
@@ -362,6 +362,12 @@ export const start = (options: WorkerRuntimeOptions): void => {
 
   const onRun = (message: Protocol.RunMessage) => {
     if (inbox === undefined) {
+      runMessage(message)
+      return queue.maybeIdle()
+    }
+    if ((message[1] & Protocol.RunFlag.Unplaced) !== 0) {
+      // No place was kept for it (the inbox was full): after what can be read, it runs now.
+      readInbox()
       runMessage(message)
       return queue.maybeIdle()
     }

@@ -142,9 +142,11 @@ export class WorkerSlot {
     const inbox = this.inboxWriter
     if (inbox === undefined) return this.thread.postMessage(message, transfer)
     if (this.messageSinceBatch || transfer !== undefined || !inbox.writeBatch(message)) {
+      const placed = inbox.hasRoomForPosted()
+      message[1] = placed ? message[1] & ~Protocol.RunFlag.Unplaced : message[1] | Protocol.RunFlag.Unplaced
       this.thread.postMessage(message, transfer)
       this.messageSinceBatch = false
-      inbox.writePosted()
+      if (placed) inbox.writePosted()
     }
     if (this.region.hungry && this.region.claimHunger()) {
       this.thread.postMessage([Protocol.Drain] satisfies Protocol.DrainMessage)
