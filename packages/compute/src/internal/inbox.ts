@@ -155,13 +155,18 @@ const freeBytes = (head: number, tail: number): number => (head - tail - recordH
  * message) halved the copy rate.
  */
 const tooBig = (payload: unknown, depth = 0): boolean => {
+  // The first 16 elements or properties only: a look, bounded, on the dispatch path.
   if (typeof payload === "string") return payload.length > largestRecord
   if (typeof payload !== "object" || payload === null) return false
   if (ArrayBuffer.isView(payload) || payload instanceof ArrayBuffer) return payload.byteLength > largestRecord
   if (depth > 0) return false
+  if (Array.isArray(payload)) {
+    for (let i = 0; i < payload.length && i < 16; i++) if (tooBig(payload[i], 1)) return true
+    return false
+  }
   let looked = 0
   for (const key in payload) {
-    if (tooBig((payload as Record<string, unknown>)[key], depth + 1)) return true
+    if (tooBig((payload as Record<string, unknown>)[key], 1)) return true
     if (++looked === 16) break
   }
   return false

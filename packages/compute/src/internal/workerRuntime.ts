@@ -387,10 +387,10 @@ export const start = (options: WorkerRuntimeOptions): void => {
     if (options.idleSpinMicros <= 0 || running.size > 0 || peers.runsStolen || inbox === undefined) return false
     const deadline = performance.now() + options.idleSpinMicros / 1_000
     for (let round = 1;; round++) {
-      if (inbox.hasRecords()) return readInbox() || (peers.canSteal() && peers.steal())
+      if (inbox.hasRecords()) return readInbox() || peers.steal()
       // The peers' slots and the clock are dearer to read than the inbox's tail: every 32 rounds.
       if ((round & 31) === 0) {
-        if (peers.canSteal() && peers.steal()) return true
+        if (peers.steal()) return true
         if (performance.now() >= deadline) return false
       }
     }
