@@ -428,7 +428,7 @@ export const pools = {
   "effect-compute": (threads: number) => effectCompute(threads),
   "ec-traced": (threads: number) => effectCompute(threads, { tracing: true }),
   "ec-no-metrics": (threads: number) => effectCompute(threads, { metrics: false }),
-  "ec-spin": (threads: number) => effectCompute(threads, { idleSpin: 0.05 }),
+  "ec-no-spin": (threads: number) => effectCompute(threads, { idleSpin: 0 }),
   piscina,
   tinypool,
   "effect-rpc": effectRpc,

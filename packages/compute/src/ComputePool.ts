@@ -168,9 +168,10 @@ export interface ComputePoolOptions {
   /**
    * How long a worker that has run out of work keeps looking for more (its inbox, its peers' steal slots) before it
    * sleeps, as Rayon's idle threads do. A task that arrives meanwhile costs the main thread no message to wake it;
-   * the price is that much CPU burnt by each worker each time it runs dry. `0` sleeps at once. Default: 50
-   * microseconds when the machine has a core for every worker (up to `maxThreads`) and one for the main thread, else
-   * 0 — on fewer cores the spinning workers would take the main thread's time (measured: see the README).
+   * the price is that much CPU burnt by each worker each time it runs dry. A worker spins only while a core is free
+   * for it, counting one for the main thread and one for each peer awake (`os.availableParallelism()` in all): where
+   * no core is spare, it sleeps rather than take the main thread's. `0` sleeps at once. Default: 50 microseconds
+   * (measured: see the README).
    */
   readonly idleSpin?: Duration.Input | undefined
   /**
@@ -289,8 +290,8 @@ const resolveOptions = Effect.fnUntraced(function*(options: MakeOptions) {
   return {
     threads,
     maxInFlightPerWorker: yield* positiveIntegerOr("maxInFlightPerWorker", options.maxInFlightPerWorker, 16),
-    idleSpinMicros: 1_000 *
-      (yield* millisOr("idleSpin", options.idleSpin, maxThreads < availableParallelism() ? 0.05 : 0)),
+    idleSpinMicros: 1_000 * (yield* millisOr("idleSpin", options.idleSpin, 0.05)),
+    cores: availableParallelism(),
     maxThreads,
     idleTimeoutMs: yield* millisOr("idleTimeout", options.idleTimeout, 30_000),
     startTimeoutMs: yield* millisOr("workerStartTimeout", options.workerStartTimeout, 60_000),

@@ -88,6 +88,7 @@ export const serve = <const Tasks extends ReadonlyArray<ComputeTask.Any>>(option
       region: new Region(init[4]),
       inbox: init[5] === undefined ? undefined : new InboxReader(init[5]),
       idleSpinMicros: init[6],
+      cores: init[7],
       tasks: options.tasks,
       layer: options.layer
     })

@@ -26,6 +26,7 @@ const optionsWith = (threads: number, options: Partial<DispatcherOptions> = {}):
   recycle: { maxTasks: undefined, maxAgeMs: undefined, maxHeapMb: undefined },
   maxInFlightPerWorker: 16,
   idleSpinMicros: 0,
+  cores: 2,
   maxQueue: 1_000,
   onQueueFull: "suspend",
   interruptGraceMs: 1_000,

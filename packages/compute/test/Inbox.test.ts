@@ -202,6 +202,7 @@ describe("Inbox wake-ups, on a real worker driven by the dispatcher", () => {
           recycle: { maxTasks: undefined, maxAgeMs: undefined, maxHeapMb: undefined },
           maxInFlightPerWorker: 16,
           idleSpinMicros: 50,
+          cores: 2,
           maxQueue: 1_000,
           onQueueFull: "suspend",
           interruptGraceMs: 1_000,

@@ -133,6 +133,13 @@ export class Peers {
     return false
   }
 
+  /** Peers awake now: not hungry (running, spinning, or just handed work). */
+  awake(): number {
+    let count = 0
+    for (const peer of this.links.values()) if (!peer.gone && !peer.region.hungry) count++
+    return count
+  }
+
   /** Whether this worker runs a subtask it stole. */
   get runsStolen(): boolean {
     return this.stolenRunning > 0

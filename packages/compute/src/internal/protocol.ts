@@ -20,7 +20,9 @@ export type InitMessage = readonly [
   /** where its tasks arrive, when not by Run messages (see `inbox.ts`) */
   inbox: SharedArrayBuffer | undefined,
   /** how long the worker, once idle, keeps looking for work before it sleeps */
-  idleSpinMicros: number
+  idleSpinMicros: number,
+  /** the cores the pool counts on: the worker spins only while one is free for it */
+  cores: number
 ]
 
 /**

@@ -124,6 +124,8 @@ export interface WorkerRuntimeOptions {
   readonly inbox: InboxReader | undefined
   /** how long the worker, out of work, keeps looking for more before it sleeps */
   readonly idleSpinMicros: number
+  /** the cores the idle spin counts on (see `findWork`) */
+  readonly cores: number
   /** the pool's size, as seen by tasks that use the pool themselves */
   readonly threads: number
   readonly tasks: ReadonlyArray<ComputeTask.Any>
@@ -380,11 +382,14 @@ export const start = (options: WorkerRuntimeOptions): void => {
   /**
    * Starts work from elsewhere: the inbox first, then a peer's published subtask. A worker with nothing in hand (no
    * handler call in flight: one would wait on messages this loop keeps it from) keeps looking for `idleSpinMicros`,
-   * so that work arriving meanwhile costs no wake-up message — a bounded spin, as Rayon's idle threads do.
+   * so that work arriving meanwhile costs no wake-up message — a bounded spin, as Rayon's idle threads do. It spins
+   * only while a core is free for it: one for each peer that is awake (not hungry) and one for the main thread, which
+   * writes the work it waits for. On a machine with no core to spare, a spinner would take theirs.
    */
   const findWork = (): boolean => {
     if (readInbox() || peers.steal()) return true
     if (options.idleSpinMicros <= 0 || running.size > 0 || peers.runsStolen || inbox === undefined) return false
+    if (peers.awake() + 2 > options.cores) return false
     const deadline = performance.now() + options.idleSpinMicros / 1_000
     for (let round = 1;; round++) {
       if (inbox.hasRecords()) return readInbox() || peers.steal()

@@ -54,8 +54,10 @@ export interface WorkersPolicy {
   /** a worker that has not become ready this long after it was spawned is terminated (a start failure) */
   readonly startTimeoutMs: number
   readonly maxInFlightPerWorker: number
-  /** how long a worker out of work keeps looking for more before it sleeps */
+  /** how long a worker out of work keeps looking for more before it sleeps (only while a core is free for it) */
   readonly idleSpinMicros: number
+  /** the machine's cores, which the idle spin counts on */
+  readonly cores: number
 }
 
 /** What the workers tell the dispatcher, and need of it. */
@@ -294,7 +296,8 @@ export class Workers {
         host.threads,
         worker.region.buffer,
         worker.inbox,
-        host.idleSpinMicros
+        host.idleSpinMicros,
+        host.cores
       ] satisfies Protocol.InitMessage
     )
   }
