@@ -46,9 +46,8 @@ const count = (sizes: Sizes, full: number, quick: number, scale: number) =>
 const pooled: ReadonlyArray<PoolName> = ["effect-compute", "piscina", "tinypool", "effect-rpc", "raw"]
 /**
  * The dispatch benchmarks also run Effect's own worker platform (where its per-message fiber shows) and effect-compute
- * with a tracer installed, with its metrics off, and with idle workers spinning 50 µs before they sleep (the default
- * only where a core is free for the main thread, so not on 2 cores with 2 workers): the cost or gain of each on the
- * dispatch path.
+ * with a tracer installed, with its metrics off, and with no idle spin (workers sleep as soon as they run dry): the
+ * cost or gain of each on the dispatch path.
  */
 const dispatch: ReadonlyArray<PoolName> = [...pooled, "effect-workers", "ec-traced", "ec-no-metrics", "ec-no-spin"]
 const withInline: ReadonlyArray<PoolName> = [...pooled, "inline"]

@@ -3,7 +3,7 @@
  * (lower is better), labelled with the measured value. Drawn with vega-lite compiled to vega, rendered headless (no
  * canvas, no network), so the same report always gives the same SVG.
  *
- *   node bench/chart.ts bench/results/2-core.json      re-render bench/results/2-core.svg from a saved report
+ *   node bench/chart.ts bench/results/2-core-idle-spin.json   re-render bench/results/2-core-idle-spin.svg from a saved report
  */
 import { readFileSync, writeFileSync } from "node:fs"
 import { fileURLToPath } from "node:url"

@@ -56,7 +56,8 @@ describe("placement", () => {
       assert.isAtLeast(slow.poolUs!, 2_000)
 
       // The rule, checked call by call: once the pool trip averages under 200 µs (and inline was never measured),
-      // the next call is tried inline — and once inline is measured cheaper, it stays there.
+      // the next call is tried inline. (Checked before each call: the last one may bring the average under 200 µs
+      // with no call left to act on it.)
       let triedInline = 0
       for (let i = 0; i < 30; i++) {
         const before = yield* ComputePlacement.adaptiveState(Where)

@@ -55,8 +55,8 @@ const idleWorkerSpins = (cores: number) =>
   Effect.gen(function*() {
     const dispatcher = yield* twoWorkers(cores)
     // The loop runs on one worker: it is awake, as its peer sees in its region, until the loop ends.
-    let busyEnded: Settlement | undefined
-    const busy = dispatcher.submit(BusyFor, Protocol.Kind.Single, 300, (settlement) => busyEnded = settlement)!
+    const loop: { ended?: Settlement } = {}
+    const busy = dispatcher.submit(BusyFor, Protocol.Kind.Single, 300, (settlement) => loop.ended = settlement)!
     while (busy.worker === undefined || !busy.worker.hasStarted(busy)) yield* Effect.sleep("1 millis")
     const looping = busy.worker
     const noop = yield* run(dispatcher, Where, undefined)
@@ -64,15 +64,15 @@ const idleWorkerSpins = (cores: number) =>
     const idle = workersOf(dispatcher).find((worker) => worker !== looping)!
     assert.strictEqual((noop as { value: unknown }).value, idle.id, "the no-op ran on the worker that was free")
     let hungryFirst = false
-    while (busyEnded === undefined) {
+    while (loop.ended === undefined) {
       if (idle.region.hungry) {
         hungryFirst = true
         break
       }
       yield* Effect.sleep("1 millis")
     }
-    while (busyEnded === undefined) yield* Effect.sleep("1 millis")
-    assert.deepInclude(busyEnded, { _tag: "Success" })
+    while (loop.ended === undefined) yield* Effect.sleep("1 millis")
+    assert.deepInclude(loop.ended, { _tag: "Success" })
     return !hungryFirst
   }).pipe(Effect.scoped)
 
