@@ -46,10 +46,11 @@ const count = (sizes: Sizes, full: number, quick: number, scale: number) =>
 const pooled: ReadonlyArray<PoolName> = ["effect-compute", "piscina", "tinypool", "effect-rpc", "raw"]
 /**
  * The dispatch benchmarks also run Effect's own worker platform (where its per-message fiber shows) and effect-compute
- * with a tracer installed, with its metrics off, and with no idle spin (workers sleep as soon as they run dry): the
- * cost or gain of each on the dispatch path.
+ * with a tracer installed, with its metrics off, with no idle spin (workers sleep as soon as they run dry), and with
+ * 64 tasks in flight per worker instead of 16: the cost or gain of each on the dispatch path.
  */
-const dispatch: ReadonlyArray<PoolName> = [...pooled, "effect-workers", "ec-traced", "ec-no-metrics", "ec-no-spin"]
+const variants: ReadonlyArray<PoolName> = ["ec-no-spin", "ec-64-in-flight"]
+const dispatch: ReadonlyArray<PoolName> = [...pooled, "effect-workers", "ec-traced", "ec-no-metrics", ...variants]
 const withInline: ReadonlyArray<PoolName> = [...pooled, "inline"]
 const eventLoop: ReadonlyArray<PoolName> = ["effect-compute", "piscina", "tinypool", "effect-rpc", "raw", "inline"]
 /** The cluster rows: effect-compute's local pool against its cluster client over 1, 2 and 3 runner processes. */
@@ -231,7 +232,7 @@ export const benchmarks: ReadonlyArray<Benchmark> = [
     title: "main-thread busy time per no-op task, 1,000 in flight",
     unit: "µs/task",
     higherIsBetter: false,
-    pools: [...pooled, "ec-no-spin"],
+    pools: [...pooled, ...variants],
     run: async (pool, sizes, scale) => {
       const n = count(sizes, 100_000, 5_000, scale)
       const before = performance.eventLoopUtilization()
@@ -246,7 +247,7 @@ export const benchmarks: ReadonlyArray<Benchmark> = [
     title: "main-thread CPU time per no-op task, 1,000 in flight",
     unit: "µs/task",
     higherIsBetter: false,
-    pools: [...pooled, "ec-no-spin"],
+    pools: [...pooled, ...variants],
     run: async (pool, sizes, scale) => {
       const n = count(sizes, 100_000, 5_000, scale)
       const before = mainThreadCpu()

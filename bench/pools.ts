@@ -162,13 +162,19 @@ const discardingTracer = Tracer.make({ span: (options) => Tracer.nativeTracer.sp
 
 export const effectCompute = async (
   threads: number,
-  variant: { readonly tracing?: boolean; readonly metrics?: boolean; readonly idleSpin?: number } = {}
+  variant: {
+    readonly tracing?: boolean
+    readonly metrics?: boolean
+    readonly idleSpin?: number
+    readonly maxInFlightPerWorker?: number
+  } = {}
 ): Promise<BenchPool> => {
   const layer = ComputePool.layer({
     entry: workerUrl("effect-compute"),
     threads,
     ...(variant.metrics === false ? { metrics: false } : {}),
-    ...(variant.idleSpin === undefined ? {} : { idleSpin: variant.idleSpin })
+    ...(variant.idleSpin === undefined ? {} : { idleSpin: variant.idleSpin }),
+    ...(variant.maxInFlightPerWorker === undefined ? {} : { maxInFlightPerWorker: variant.maxInFlightPerWorker })
   })
   const runtime = ManagedRuntime.make(
     variant.tracing === true ? layer.pipe(Layer.provideMerge(Layer.succeed(Tracer.Tracer, discardingTracer))) : layer
@@ -429,6 +435,7 @@ export const pools = {
   "ec-traced": (threads: number) => effectCompute(threads, { tracing: true }),
   "ec-no-metrics": (threads: number) => effectCompute(threads, { metrics: false }),
   "ec-no-spin": (threads: number) => effectCompute(threads, { idleSpin: 0 }),
+  "ec-64-in-flight": (threads: number) => effectCompute(threads, { maxInFlightPerWorker: 64 }),
   piscina,
   tinypool,
   "effect-rpc": effectRpc,

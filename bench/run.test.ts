@@ -32,12 +32,12 @@ describe("npm run bench (quick form)", () => {
       }
     }
     // main-busy and main-cpu cover every pool that runs tasks for the main thread (all but inline and the clusters),
-    // and the variant that does not spin: on 2 cores, what the spin costs the main thread is the point of the rows.
+    // and the variants that change the main thread's share: no idle spin, and 64 tasks in flight per worker.
     const small = benchmarks.find((b) => b.name === "small")!.pools
     for (const row of ["main-busy", "main-cpu"]) {
       assert.deepStrictEqual(
         [...benchmarks.find((b) => b.name === row)!.pools].toSorted(),
-        [...small.filter((pool) => pool !== "inline"), "ec-no-spin"].toSorted(),
+        [...small.filter((pool) => pool !== "inline"), "ec-no-spin", "ec-64-in-flight"].toSorted(),
         row
       )
     }
