@@ -25,6 +25,8 @@ const optionsWith = (threads: number, options: Partial<DispatcherOptions> = {}):
   startTimeoutMs: 60_000,
   recycle: { maxTasks: undefined, maxAgeMs: undefined, maxHeapMb: undefined },
   maxInFlightPerWorker: 16,
+  // As the pool resolves it: a limit the test sets holds for every task.
+  maxInFlightForTinyTasks: options.maxInFlightPerWorker ?? 16,
   idleSpinMicros: 0,
   cores: 2,
   maxQueue: 1_000,
@@ -360,5 +362,20 @@ describe("the dispatcher, on fake threads and the TestClock", () => {
       assert.isTrue(spawned[0]!.terminated)
       yield* turn
       assert.include(failure ?? "", "did not become ready within 5000 ms")
+    }))
+  it.effect("a worker whose tasks are tiny is sent more at once; one whose tasks take longer, the usual limit", () =>
+    Effect.gen(function*() {
+      for (const [runMs, expected] of [[0.01, 64], [1, 16]] as const) {
+        const { spawned, submit } = yield* setup(1, { maxInFlightPerWorker: 16, maxInFlightForTinyTasks: 64 })
+        const worker = spawned[spawned.length - 1]!
+        const jobs = Array.from({ length: 200 }, (_, i) => submit(i))
+        yield* turn
+        // Nothing measured yet: the usual limit.
+        assert.strictEqual(worker.received.length, 16)
+        worker.start(jobs[0]!.id)
+        worker.succeed(jobs[0]!.id, 1, runMs)
+        yield* turn
+        assert.strictEqual(worker.received.length - 1, expected, `tasks of ${runMs} ms`)
+      }
     }))
 })

@@ -22,6 +22,7 @@ const twoWorkers = (cores: number) =>
           startTimeoutMs: 60_000,
           recycle: { maxTasks: undefined, maxAgeMs: undefined, maxHeapMb: undefined },
           maxInFlightPerWorker: 16,
+          maxInFlightForTinyTasks: 16,
           idleSpinMicros: 1_000_000,
           cores,
           maxQueue: 1_000,

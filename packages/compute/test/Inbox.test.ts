@@ -201,6 +201,7 @@ describe("Inbox wake-ups, on a real worker driven by the dispatcher", () => {
           startTimeoutMs: 60_000,
           recycle: { maxTasks: undefined, maxAgeMs: undefined, maxHeapMb: undefined },
           maxInFlightPerWorker: 16,
+          maxInFlightForTinyTasks: 16,
           idleSpinMicros: 50,
           cores: 2,
           maxQueue: 1_000,

@@ -100,6 +100,8 @@ export class WorkerSlot {
   leaving = false
   /** tasks it has finished, for `maxTasksPerWorker` */
   tasksRun = 0
+  /** a moving average of its tasks' run time (ms), as it reports them; undefined until it has */
+  meanRunMs: number | undefined = undefined
   /** `clock.now()` of its last heap check, for `recycleAboveHeapMb` */
   heapCheckedAt = 0
   /** running while it sits idle in a pool that may shrink */
@@ -160,6 +162,11 @@ export class WorkerSlot {
   post(message: Protocol.ToWorker, transfer?: ReadonlyArray<Transferable>): void {
     this.thread.postMessage(message, transfer)
     this.messageSinceBatch = true
+  }
+
+  /** A task of its own ended after running `runMs` in its handler. */
+  ran(runMs: number): void {
+    this.meanRunMs = this.meanRunMs === undefined ? runMs : this.meanRunMs + 0.1 * (runMs - this.meanRunMs)
   }
 
   /** Whether it may be given tasks. */

@@ -54,6 +54,11 @@ export interface WorkersPolicy {
   /** a worker that has not become ready this long after it was spawned is terminated (a start failure) */
   readonly startTimeoutMs: number
   readonly maxInFlightPerWorker: number
+  /**
+   * tasks sent to a worker whose tasks run under `tinyTaskMs` on average: more of them in one batch means fewer
+   * wake-ups of a worker that ran dry (equal to `maxInFlightPerWorker` where the user set that)
+   */
+  readonly maxInFlightForTinyTasks: number
   /** how long a worker out of work keeps looking for more before it sleeps (only while a core is free for it) */
   readonly idleSpinMicros: number
   /** the machine's cores, which the idle spin counts on */
@@ -252,7 +257,8 @@ export class Workers {
       this.startFailed({ workerId: id, message: `worker ${id} could not be spawned: ${errorMessage(cause)}`, cause })
       return
     }
-    const worker = new WorkerSlot(id, thread, host.maxInFlightPerWorker + suspendedCapacity)
+    const inFlight = Math.max(host.maxInFlightPerWorker, host.maxInFlightForTinyTasks)
+    const worker = new WorkerSlot(id, thread, inFlight + suspendedCapacity)
     this.all.push(worker)
     // An entry or a per-worker Layer that never finishes would leave the pool waiting for this worker for ever.
     worker.deadlineTimer = clock.setTimeout(() => {

@@ -74,15 +74,15 @@ export class FakeThread implements Thread.WorkerThread {
     return Atomics.load(this.claims!, this.claimOf(id))
   }
 
-  /** Reports how a task ended, as the worker runtime does (`value` already encoded). */
-  report(id: number, outcome: Protocol.Outcome, value: unknown): void {
+  /** Reports how a task ended, as the worker runtime does (`value` already encoded), after `runMs` in its handler. */
+  report(id: number, outcome: Protocol.Outcome, value: unknown, runMs = 0): void {
     const results = Protocol.resultsMessage()
-    Protocol.pushResult(results, id, outcome, value, 0)
+    Protocol.pushResult(results, id, outcome, value, runMs)
     this.messageListener!(results)
   }
 
-  succeed(id: number, value: unknown): void {
-    this.report(id, Protocol.Outcome.Success, value)
+  succeed(id: number, value: unknown, runMs = 0): void {
+    this.report(id, Protocol.Outcome.Success, value, runMs)
   }
 
   exit(code: number): void {
