@@ -363,6 +363,7 @@ describe("the dispatcher, on fake threads and the TestClock", () => {
       yield* turn
       assert.include(failure ?? "", "did not become ready within 5000 ms")
     }))
+
   it.effect("a worker whose tasks are tiny is sent more at once; one whose tasks take longer, the usual limit", () =>
     Effect.gen(function*() {
       for (const [runMs, expected] of [[0.01, 64], [1, 16]] as const) {
