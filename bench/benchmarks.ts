@@ -51,6 +51,24 @@ const pooled: ReadonlyArray<PoolName> = ["effect-compute", "piscina", "tinypool"
  */
 const variants: ReadonlyArray<PoolName> = ["ec-no-spin", "ec-64-in-flight"]
 const dispatch: ReadonlyArray<PoolName> = [...pooled, "effect-workers", "ec-traced", "ec-no-metrics", ...variants]
+/**
+ * A row of what each no-op task costs the main thread, 1,000 in flight, by a clock of the main thread's own time (ms):
+ * every pool that runs tasks for the main thread, and the variants that change its share.
+ */
+const mainThreadRow = (name: string, what: string, clockMs: () => number): Benchmark => ({
+  name,
+  title: `main-thread ${what} time per no-op task, 1,000 in flight`,
+  unit: "µs/task",
+  higherIsBetter: false,
+  pools: [...pooled, ...variants],
+  run: async (pool, sizes, scale) => {
+    const n = count(sizes, 100_000, 5_000, scale)
+    const before = clockMs()
+    await pool.windowed(n, 1_000, 0, 1)
+    return ((clockMs() - before) * 1_000) / n
+  }
+})
+
 const withInline: ReadonlyArray<PoolName> = [...pooled, "inline"]
 const eventLoop: ReadonlyArray<PoolName> = ["effect-compute", "piscina", "tinypool", "effect-rpc", "raw", "inline"]
 /** The cluster rows: effect-compute's local pool against its cluster client over 1, 2 and 3 runner processes. */
@@ -225,36 +243,12 @@ export const benchmarks: ReadonlyArray<Benchmark> = [
       return (cpuMicros() - before) / n
     }
   },
-  {
-    name: "main-busy",
-    // The ceiling on how far a pool scales with cores: every task costs the main thread this much of its own time.
-    // Measured as the main thread's event-loop busy time (not process CPU, which counts the workers' threads too).
-    title: "main-thread busy time per no-op task, 1,000 in flight",
-    unit: "µs/task",
-    higherIsBetter: false,
-    pools: [...pooled, ...variants],
-    run: async (pool, sizes, scale) => {
-      const n = count(sizes, 100_000, 5_000, scale)
-      const before = performance.eventLoopUtilization()
-      await pool.windowed(n, 1_000, 0, 1)
-      return (performance.eventLoopUtilization(before).active * 1_000) / n
-    }
-  },
-  {
-    name: "main-cpu",
-    // The same load, timed by the main thread's own CPU clock: busy time above also counts the time the thread was
-    // runnable but not running (on 2 cores, a worker that spins takes turns with it), which more cores would give back.
-    title: "main-thread CPU time per no-op task, 1,000 in flight",
-    unit: "µs/task",
-    higherIsBetter: false,
-    pools: [...pooled, ...variants],
-    run: async (pool, sizes, scale) => {
-      const n = count(sizes, 100_000, 5_000, scale)
-      const before = mainThreadCpu()
-      await pool.windowed(n, 1_000, 0, 1)
-      return ((mainThreadCpu() - before) * 1_000) / n
-    }
-  },
+  // The ceiling on how far a pool scales with cores: every task costs the main thread this much of its own time.
+  // Measured as the main thread's event-loop busy time (not process CPU, which counts the workers' threads too)...
+  mainThreadRow("main-busy", "busy", () => performance.eventLoopUtilization().active),
+  // ...and by its own CPU clock: busy time also counts the time the thread was runnable but not running (on 2 cores, a
+  // worker that spins takes turns with it), which more cores would give back.
+  mainThreadRow("main-cpu", "CPU", mainThreadCpu),
   {
     name: "subtask",
     title: "spawn + join of a no-op subtask from inside a worker",

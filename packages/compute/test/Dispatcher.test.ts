@@ -10,6 +10,7 @@ import * as Protocol from "../src/internal/protocol.ts"
 import type { Settlement } from "../src/internal/settlement.ts"
 import { respawnDelayMs } from "../src/internal/workers.ts"
 import { FakeThread, testClock } from "./fakes/fakeThread.ts"
+import { dispatcherOptions } from "./fixtures/dispatcherOptions.ts"
 import { Add } from "./fixtures/tasks.ts"
 
 /** One turn of the event loop: the dispatcher's microtasks and immediates run; no time passes on the clock. */
@@ -17,33 +18,13 @@ const turn = Effect.promise(() => new Promise<void>((resolve) => setImmediate(re
 
 const advance = (ms: number) => Effect.andThen(TestClock.adjust(ms), turn)
 
-/** The dispatcher's options for the tests: `threads` workers, a fixed size, nothing recycled or quarantined. */
-const optionsWith = (threads: number, options: Partial<DispatcherOptions> = {}): DispatcherOptions => ({
-  threads,
-  maxThreads: threads,
-  idleTimeoutMs: 30_000,
-  startTimeoutMs: 60_000,
-  recycle: { maxTasks: undefined, maxAgeMs: undefined, maxHeapMb: undefined },
-  maxInFlightPerWorker: 16,
-  // As the pool resolves it: a limit the test sets holds for every task.
-  maxInFlightForTinyTasks: options.maxInFlightPerWorker ?? 16,
-  idleSpinMicros: 0,
-  cores: 2,
-  maxQueue: 1_000,
-  onQueueFull: "suspend",
-  interruptGraceMs: 1_000,
-  quarantine: undefined,
-  priorityAgingMs: 100,
-  ...options
-})
-
 const setup = (threads: number, options: Partial<DispatcherOptions> = {}) =>
   Effect.gen(function*() {
     const clock = testClock(yield* Effect.context<never>())
     const spawned: Array<FakeThread> = []
     const spawnedAt: Array<number> = []
     const dispatcher = new Dispatcher(
-      optionsWith(threads, options),
+      dispatcherOptions(threads, options),
       (id) => {
         const thread = new FakeThread(id)
         spawned.push(thread)
@@ -346,7 +327,7 @@ describe("the dispatcher, on fake threads and the TestClock", () => {
       const clock = testClock(yield* Effect.context<never>())
       const spawned: Array<FakeThread> = []
       const dispatcher = new Dispatcher(
-        optionsWith(1, { startTimeoutMs: 5_000 }),
+        dispatcherOptions(1, { startTimeoutMs: 5_000 }),
         (id) => {
           const thread = new FakeThread(id)
           spawned.push(thread)

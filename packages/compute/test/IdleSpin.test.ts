@@ -6,6 +6,7 @@ import * as Protocol from "../src/internal/protocol.ts"
 import type { Settlement } from "../src/internal/settlement.ts"
 import * as Thread from "../src/internal/thread.ts"
 import type { WorkerSlot } from "../src/internal/workerSlot.ts"
+import { dispatcherOptions } from "./fixtures/dispatcherOptions.ts"
 import { BusyFor, Where } from "./fixtures/tasks.ts"
 
 const entry = new URL("./fixtures/worker.ts", import.meta.url)
@@ -15,22 +16,7 @@ const twoWorkers = (cores: number) =>
   Effect.acquireRelease(
     Effect.promise(async () => {
       const dispatcher = new Dispatcher(
-        {
-          threads: 2,
-          maxThreads: 2,
-          idleTimeoutMs: 30_000,
-          startTimeoutMs: 60_000,
-          recycle: { maxTasks: undefined, maxAgeMs: undefined, maxHeapMb: undefined },
-          maxInFlightPerWorker: 16,
-          maxInFlightForTinyTasks: 16,
-          idleSpinMicros: 1_000_000,
-          cores,
-          maxQueue: 1_000,
-          onQueueFull: "suspend",
-          interruptGraceMs: 1_000,
-          quarantine: undefined,
-          priorityAgingMs: 100
-        },
+        dispatcherOptions(2, { idleSpinMicros: 1_000_000, cores }),
         () => Thread.fromNodeWorker(new Worker(entry)),
         Thread.nodeClock
       )

@@ -8,6 +8,7 @@ import * as Protocol from "../src/internal/protocol.ts"
 import type { Settlement } from "../src/internal/settlement.ts"
 import * as Thread from "../src/internal/thread.ts"
 import type { WorkerSlot } from "../src/internal/workerSlot.ts"
+import { dispatcherOptions } from "./fixtures/dispatcherOptions.ts"
 import { Add, Arrival } from "./fixtures/tasks.ts"
 
 const entry = new URL("./fixtures/worker.ts", import.meta.url)
@@ -194,22 +195,7 @@ describe("Inbox wake-ups, on a real worker driven by the dispatcher", () => {
   it.live("a claim of the hunger flag that comes after the worker read its batch still leaves it woken next time", () =>
     Effect.gen(function*() {
       const dispatcher = new Dispatcher(
-        {
-          threads: 1,
-          maxThreads: 1,
-          idleTimeoutMs: 30_000,
-          startTimeoutMs: 60_000,
-          recycle: { maxTasks: undefined, maxAgeMs: undefined, maxHeapMb: undefined },
-          maxInFlightPerWorker: 16,
-          maxInFlightForTinyTasks: 16,
-          idleSpinMicros: 50,
-          cores: 2,
-          maxQueue: 1_000,
-          onQueueFull: "suspend",
-          interruptGraceMs: 1_000,
-          quarantine: undefined,
-          priorityAgingMs: 100
-        },
+        dispatcherOptions(1, { idleSpinMicros: 50 }),
         () => Thread.fromNodeWorker(new Worker(entry)),
         Thread.nodeClock
       )

@@ -25,10 +25,7 @@ export type InitMessage = readonly [
   cores: number
 ]
 
-/**
- * main -> worker: tasks to run, six fields per task after a two-field header: the tag and {@link RunFlag}s. `Urgent` says nothing else is in
- * flight anywhere in the pool: send the results back at once rather than coalescing them.
- */
+/** main -> worker: tasks to run, six fields per task after a two-field header: the tag and {@link RunFlag}s. */
 export const Run = 0
 export type RunMessage = [tag: typeof Run, flags: number, ...entries: Array<unknown>]
 
