@@ -14,6 +14,7 @@
  */
 import type { Transferable } from "node:worker_threads"
 import type * as ComputeTask from "../ComputeTask.ts"
+import { Callers } from "./callers.ts"
 import * as Codec from "./codec.ts"
 import { Job, State } from "./job.ts"
 import { JobQueue } from "./jobQueue.ts"
@@ -96,6 +97,8 @@ export class Dispatcher {
   /** broadcasts to apply to every new worker, the latest per task name */
   private readonly kept = new Map<string, { readonly task: ComputeTask.Any; readonly payload: unknown }>()
   readonly counts: OutcomeCounts = noOutcomes()
+  /** callers resume once the step that ended their jobs is over (a crash fully handled, say) */
+  readonly callers = new Callers()
 
   readonly options: DispatcherOptions
   private readonly clock: Clock
@@ -127,6 +130,7 @@ export class Dispatcher {
         if (this.jobs.queued > 0) this.dispatch()
       },
       exited: (worker, exitCode, why) => this.exited(worker, exitCode, why),
+      settleFirst: (step) => this.callers.settleFirst(step),
       noneCanStart: (workerId, message) => this.failQueued(() => ({ _tag: "StartFailed", workerId, message })),
       watch: observer?.workerReady,
       retiring: (worker) => {
@@ -380,17 +384,20 @@ export class Dispatcher {
     this.closing = true
     if (this.stealTimer !== undefined) this.clock.clearTimeout(this.stealTimer)
     for (const timer of this.graceTimers) this.clock.clearTimeout(timer)
-    this.failQueued(closedBeforeRun)
-    const { leaving, terminated } = this.workers.close()
-    for (const worker of leaving) {
-      for (const job of Array.from(worker.jobs.values())) {
-        // Dispatched, it never ran to an end of its own.
-        this.end(job, {
-          _tag: "Closed",
-          message: `task "${job.task.name}" was still running when the pool's drain timeout ran out`
-        })
+    const terminated = this.callers.settleFirst(() => {
+      this.failQueued(closedBeforeRun)
+      const { leaving, terminated } = this.workers.close()
+      for (const worker of leaving) {
+        for (const job of Array.from(worker.jobs.values())) {
+          // Dispatched, it never ran to an end of its own.
+          this.end(job, {
+            _tag: "Closed",
+            message: `task "${job.task.name}" was still running when the pool's drain timeout ran out`
+          })
+        }
       }
-    }
+      return terminated
+    })
     await terminated
   }
 
@@ -412,16 +419,19 @@ export class Dispatcher {
     const outcome: Outcome = job.cancelled ? "interrupted" : outcomeOf(settlement)
     this.counts[outcome]++
     this.observer?.completed(job.task.name, outcome, runMs)
-    if (job.cancelled) job.stopped?.()
-    else job.settle(settlement)
+    if (job.cancelled) {
+      if (job.stopped !== undefined) this.callers.resume(job.stopped, undefined)
+    } else this.callers.resume(job.settle, settlement)
     this.outstanding--
     if (this.outstanding === 0 && this.drained !== undefined) this.drained()
   }
 
   /** Ends every job still queued or suspended. */
   private failQueued(settlementOf: (job: Job) => Settlement): void {
-    for (const job of this.jobs.takeAll()) this.end(job, settlementOf(job))
-    this.updateGauges()
+    this.callers.settleFirst(() => {
+      for (const job of this.jobs.takeAll()) this.end(job, settlementOf(job))
+      this.updateGauges()
+    })
   }
 
   /** Encodes the job's payload; one that cannot be encoded ends the job (false). */
@@ -617,6 +627,10 @@ export class Dispatcher {
   // ---- results
 
   private received(worker: WorkerSlot, message: Protocol.FromWorker): void {
+    this.callers.settleFirst(() => this.handle(worker, message))
+  }
+
+  private handle(worker: WorkerSlot, message: Protocol.FromWorker): void {
     switch (message[0]) {
       case Protocol.Results:
         return this.onResults(worker, message)

@@ -76,6 +76,8 @@ export interface WorkersHost extends WorkersPolicy {
   readonly exited: (worker: WorkerSlot, exitCode: number, why: string) => boolean
   /** several replacements in a row died before they were ready, and no worker is left */
   readonly noneCanStart: (workerId: number, message: string) => void
+  /** runs a step (a worker's exit) with the callers it resumes held until the step is over */
+  readonly settleFirst: (step: () => void) => void
   /** a worker became ready with this utilisation gauge; the function returned forgets it */
   readonly watch: ((workerId: number, utilization: () => number) => () => void) | undefined
   /** a worker is being retired: take back the tasks it has not started */
@@ -293,7 +295,8 @@ export class Workers {
     thread.onError((error) => {
       worker.lastError = error
     })
-    thread.onExit((code) => this.onExit(worker, code))
+    // The whole exit — its jobs ended, the restart counted, the replacement arranged — before any caller resumes.
+    thread.onExit((code) => this.host.settleFirst(() => this.onExit(worker, code)))
     worker.post(
       [
         Protocol.Init,
