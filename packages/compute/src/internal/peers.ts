@@ -5,7 +5,7 @@
  * main thread introduces the peers (`Peer`) and says when one is gone (`PeerLost`).
  */
 import { performance } from "node:perf_hooks"
-import type { MessagePort } from "node:worker_threads"
+import { type MessagePort, receiveMessageOnPort } from "node:worker_threads"
 import type * as ComputeTask from "../ComputeTask.ts"
 import { outcomeOf } from "./outcome.ts"
 import * as Protocol from "./protocol.ts"
@@ -199,28 +199,39 @@ export class Peers {
       gone: false
     }
     this.links.set(peerId, peer)
-    port.on("message", (message: Protocol.FromPeer) => {
-      switch (message[0]) {
-        case Protocol.Wake:
-          return this.queue.maybeIdle()
-        case Protocol.StolenResult:
-          return this.answered(peerId, message)
-        case Protocol.CancelStolen:
-          return peer.stolen.get(message[1])?.()
-      }
-    })
+    port.on("message", (message: Protocol.FromPeer) => this.heard(peer, message))
     // The peer may have published work already, and found this worker not hungry (busy, or spinning idle while this
     // message waited): look at its slots now, or the two may never meet.
     this.queue.maybeIdle()
   }
 
+  private heard(peer: PeerLink, message: Protocol.FromPeer): void {
+    switch (message[0]) {
+      case Protocol.Wake:
+        return this.queue.maybeIdle()
+      case Protocol.StolenResult:
+        return this.answered(peer.id, message)
+      case Protocol.CancelStolen:
+        return peer.stolen.get(message[1])?.()
+    }
+  }
+
   /**
-   * A peer exited. What it stole from here ended with it (crashed); what this worker stole from it has no one to
-   * answer to, and is stopped.
+   * A peer exited. What it answered before it left stands; what it stole from here and had not answered ended with
+   * it (crashed); what this worker stole from it has no one to answer to, and is stopped.
+   *
+   * Its answers are read from the port first. The peer posted each one before it exited, and the main thread sent
+   * this news after it saw the exit, so every answer is already queued on the port — but this worker, busy in a task,
+   * may read the main thread's news first. Only what is still unanswered once the port is empty failed with the peer,
+   * so a subtask answered just before its thief retired or crashed is never failed (nor, a clean retirement having
+   * answered everything, is anything failed then).
    */
   onPeerLost(peerId: number, exitCode: number, why: string): void {
     const peer = this.links.get(peerId)
     if (peer === undefined) return
+    for (let left = receiveMessageOnPort(peer.port); left !== undefined; left = receiveMessageOnPort(peer.port)) {
+      this.heard(peer, left.message as Protocol.FromPeer)
+    }
     this.links.delete(peerId)
     peer.gone = true
     for (const stop of peer.stolen.values()) stop()
