@@ -17,7 +17,7 @@ import { availableParallelism } from "node:os"
 import { parse as parseToml } from "smol-toml"
 import type { ComputeError } from "./ComputeError.ts"
 import type { ComputePoolOptions } from "./ComputePool.ts"
-import { defaultThreads, durationMillis, invalid } from "./internal/options.ts"
+import { defaultThreads, durationMillis, invalid } from "./internal/main/options.ts"
 
 /**
  * The configuration, as plain data. Every field is optional; what is left out takes the pool's default.

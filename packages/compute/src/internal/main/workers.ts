@@ -7,8 +7,8 @@
  * to the jobs a worker held is the dispatcher's business: it is told.
  */
 import { MessageChannel } from "node:worker_threads"
-import { noOutcomes, type OutcomeCounts } from "./outcome.ts"
-import * as Protocol from "./protocol.ts"
+import { noOutcomes, type OutcomeCounts } from "../wire/outcome.ts"
+import * as Protocol from "../wire/protocol.ts"
 import type { Clock, Timer, WorkerThread } from "./thread.ts"
 import { WorkerSlot } from "./workerSlot.ts"
 

@@ -4,8 +4,8 @@
  * worker is hungry (idle, with nothing queued, asleep: a busy peer that hands it work, or the main thread that writes
  * its inbox, claims the flag and wakes it).
  */
-import type { Outcome } from "./outcome.ts"
-import { outcomes } from "./outcome.ts"
+import type { Outcome } from "../wire/outcome.ts"
+import { outcomes } from "../wire/outcome.ts"
 
 /** The counters, in this order: subtasks submitted here, then one per outcome. */
 const countIndex: Record<Outcome | "submitted", number> = {

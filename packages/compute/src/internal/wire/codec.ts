@@ -4,8 +4,8 @@
  */
 import * as Result from "effect/Result"
 import * as Schema from "effect/Schema"
-import { ComputeError, EncodingError } from "../ComputeError.ts"
-import type { TaskSchema } from "../ComputeTask.ts"
+import { ComputeError, EncodingError } from "../../ComputeError.ts"
+import type { TaskSchema } from "../../ComputeTask.ts"
 import * as Protocol from "./protocol.ts"
 
 export type Coded = { readonly ok: true; readonly value: unknown } | { readonly ok: false; readonly error: string }

@@ -8,12 +8,12 @@
  * encoded array, and results come back up still encoded, concatenated in order, and decoded once by the map.
  */
 import type * as Effect from "effect/Effect"
-import { ComputeError } from "../ComputeError.ts"
-import type * as ComputeTask from "../ComputeTask.ts"
-import * as Codec from "./codec.ts"
-import * as Protocol from "./protocol.ts"
-import { poolError, type Settlement } from "./settlement.ts"
-import { payloadsPerSlot } from "./stealSlots.ts"
+import { ComputeError } from "../../ComputeError.ts"
+import type * as ComputeTask from "../../ComputeTask.ts"
+import { payloadsPerSlot } from "../shared/stealSlots.ts"
+import * as Codec from "../wire/codec.ts"
+import * as Protocol from "../wire/protocol.ts"
+import { poolError, type Settlement } from "../wire/settlement.ts"
 import { type Parent, Subtask, type SubtaskQueue } from "./subtaskQueue.ts"
 
 /** Where a worker's pool (`nestedPool.ts`) offers the split map to `ComputeParallel.map`; absent on the main thread. */

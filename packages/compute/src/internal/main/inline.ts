@@ -4,12 +4,12 @@
  */
 import type * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
-import { ComputeError, TaskNotServed } from "../ComputeError.ts"
-import type * as ComputeTask from "../ComputeTask.ts"
-import * as Codec from "./codec.ts"
-import { noOutcomes, outcomeOfExit } from "./outcome.ts"
-import * as Protocol from "./protocol.ts"
-import { runHere } from "./runHere.ts"
+import { ComputeError, TaskNotServed } from "../../ComputeError.ts"
+import type * as ComputeTask from "../../ComputeTask.ts"
+import * as Codec from "../wire/codec.ts"
+import { noOutcomes, outcomeOfExit } from "../wire/outcome.ts"
+import * as Protocol from "../wire/protocol.ts"
+import { runHere } from "../worker/runHere.ts"
 
 /** Encode, clone and decode: what a value goes through to cross a thread. */
 const crossThread = (

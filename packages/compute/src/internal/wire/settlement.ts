@@ -12,8 +12,8 @@ import {
   TaskQuarantined,
   WorkerCrashed,
   WorkerStartFailed
-} from "../ComputeError.ts"
-import type * as ComputeTask from "../ComputeTask.ts"
+} from "../../ComputeError.ts"
+import type * as ComputeTask from "../../ComputeTask.ts"
 import * as Codec from "./codec.ts"
 import * as Protocol from "./protocol.ts"
 

@@ -2,11 +2,11 @@
  * The main thread's handle on one worker: its thread, the jobs it holds, and the claim cells it shares with it.
  */
 import type { Transferable } from "node:worker_threads"
-import * as Inbox from "./inbox.ts"
+import * as Inbox from "../shared/inbox.ts"
+import { Region } from "../shared/region.ts"
+import { stealSlotsBytes } from "../shared/stealSlots.ts"
+import * as Protocol from "../wire/protocol.ts"
 import type { Job } from "./job.ts"
-import * as Protocol from "./protocol.ts"
-import { Region } from "./region.ts"
-import { stealSlotsBytes } from "./stealSlots.ts"
 import type { Timer, WorkerThread } from "./thread.ts"
 
 /**

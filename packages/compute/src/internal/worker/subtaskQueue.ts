@@ -8,11 +8,11 @@
  * exactly once and is counted in the worker's region (how the main thread's stats see it).
  */
 import { performance } from "node:perf_hooks"
-import type * as ComputeTask from "../ComputeTask.ts"
-import type { Outcome } from "./outcome.ts"
-import type * as Protocol from "./protocol.ts"
-import type { Region } from "./region.ts"
-import type { Settlement } from "./settlement.ts"
+import type * as ComputeTask from "../../ComputeTask.ts"
+import type { Region } from "../shared/region.ts"
+import type { Outcome } from "../wire/outcome.ts"
+import type * as Protocol from "../wire/protocol.ts"
+import type { Settlement } from "../wire/settlement.ts"
 
 /** Something running in this worker that subtasks can belong to: a task from the main thread, or a subtask. */
 export interface Parent {

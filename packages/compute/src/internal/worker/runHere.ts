@@ -4,10 +4,10 @@
  * worker runtime calls handlers through the same mechanism (handlerCall.ts).
  */
 import * as Effect from "effect/Effect"
-import { TaskDefect } from "../ComputeError.ts"
-import type * as ComputeTask from "../ComputeTask.ts"
+import { TaskDefect } from "../../ComputeError.ts"
+import type * as ComputeTask from "../../ComputeTask.ts"
+import * as Protocol from "../wire/protocol.ts"
 import * as HandlerCall from "./handlerCall.ts"
-import * as Protocol from "./protocol.ts"
 
 const defect = (task: ComputeTask.Any, thrown: unknown): TaskDefect => {
   const info = Protocol.errorInfo(thrown)

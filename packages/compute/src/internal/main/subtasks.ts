@@ -5,10 +5,10 @@
  * suspended: it does not count as its worker's load, so that worker can take other tasks meanwhile.
  */
 import * as Schema from "effect/Schema"
-import * as ComputeTask from "../ComputeTask.ts"
+import * as ComputeTask from "../../ComputeTask.ts"
+import * as Protocol from "../wire/protocol.ts"
+import { type Settlement, withoutCause } from "../wire/settlement.ts"
 import type { Job } from "./job.ts"
-import * as Protocol from "./protocol.ts"
-import { type Settlement, withoutCause } from "./settlement.ts"
 import type { WorkerSlot } from "./workerSlot.ts"
 
 /**

@@ -5,8 +5,8 @@
 import * as Effect from "effect/Effect"
 import type * as Layer from "effect/Layer"
 import { pathToFileURL } from "node:url"
-import { ComputeError, WorkerStartFailed } from "../ComputeError.ts"
-import type * as ComputeTask from "../ComputeTask.ts"
+import { ComputeError, WorkerStartFailed } from "../../ComputeError.ts"
+import type * as ComputeTask from "../../ComputeTask.ts"
 
 export const serveCaptureKey = Symbol.for("effect-compute/serve-capture")
 

@@ -7,11 +7,11 @@
  */
 import * as Effect from "effect/Effect"
 import type { MessagePort } from "node:worker_threads"
-import { ComputePool } from "../ComputePool.ts"
-import type * as ComputeTask from "../ComputeTask.ts"
-import * as Codec from "./codec.ts"
-import * as Protocol from "./protocol.ts"
-import { decoded, type Settlement, toEffect } from "./settlement.ts"
+import type * as ComputeTask from "../../ComputeTask.ts"
+import { ComputePool } from "../service.ts"
+import * as Codec from "../wire/codec.ts"
+import * as Protocol from "../wire/protocol.ts"
+import { decoded, type Settlement, toEffect } from "../wire/settlement.ts"
 import { type Pieces, type SplitMap, splitMapKey } from "./splitting.ts"
 import { type Parent, Subtask, type SubtaskQueue } from "./subtaskQueue.ts"
 

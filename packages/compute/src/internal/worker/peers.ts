@@ -6,12 +6,12 @@
  */
 import { performance } from "node:perf_hooks"
 import { type MessagePort, receiveMessageOnPort } from "node:worker_threads"
-import type * as ComputeTask from "../ComputeTask.ts"
-import { outcomeOf } from "./outcome.ts"
-import * as Protocol from "./protocol.ts"
-import { Region } from "./region.ts"
-import { fromWorker } from "./settlement.ts"
-import { doesNotFit, StealSlots, type Stolen } from "./stealSlots.ts"
+import type * as ComputeTask from "../../ComputeTask.ts"
+import { Region } from "../shared/region.ts"
+import { doesNotFit, StealSlots, type Stolen } from "../shared/stealSlots.ts"
+import { outcomeOf } from "../wire/outcome.ts"
+import * as Protocol from "../wire/protocol.ts"
+import { fromWorker } from "../wire/settlement.ts"
 import type { Peer, Subtask, SubtaskQueue } from "./subtaskQueue.ts"
 
 /** A peer worker: its region, its steal slots, and the port between the two. */

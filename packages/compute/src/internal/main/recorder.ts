@@ -5,9 +5,10 @@
  */
 import type * as Context from "effect/Context"
 import type * as Metric from "effect/Metric"
-import * as ComputeMetrics from "../ComputeMetrics.ts"
+import * as ComputeMetrics from "../../ComputeMetrics.ts"
+import { type Outcome, outcomes } from "../wire/outcome.ts"
 import type { DispatcherObserver } from "./dispatcher.ts"
-import { type Durations, type Outcome, outcomes } from "./outcome.ts"
+import type { Durations } from "./poolState.ts"
 import * as SharedSeries from "./sharedSeries.ts"
 
 const boundaries = ComputeMetrics.durationBoundaries

@@ -7,7 +7,7 @@
  * {@link Handling}: one mechanism, the differences as parameters.
  */
 import * as Effect from "effect/Effect"
-import type * as ComputeTask from "../ComputeTask.ts"
+import type * as ComputeTask from "../../ComputeTask.ts"
 
 /**
  * What a caller makes of each way a handler can answer, as its own `R`. Built once per caller; `run` is the caller's

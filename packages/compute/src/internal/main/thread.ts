@@ -5,7 +5,7 @@
  */
 import { performance } from "node:perf_hooks"
 import type { Transferable, Worker as NodeWorker } from "node:worker_threads"
-import type * as Protocol from "./protocol.ts"
+import type * as Protocol from "../wire/protocol.ts"
 
 /** One worker thread, as the dispatcher uses it. */
 export interface WorkerThread {

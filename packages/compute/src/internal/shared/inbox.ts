@@ -15,7 +15,7 @@
  * loop could still see its ring fill: a batch posted then is flagged to run on arrival, out of its turn.
  */
 import * as v8 from "node:v8"
-import * as Protocol from "./protocol.ts"
+import * as Protocol from "../wire/protocol.ts"
 import { serializeUnshared } from "./unsharedSerializer.ts"
 
 /** Bytes of tasks the ring holds; a batch bigger than this part of it is posted instead. */

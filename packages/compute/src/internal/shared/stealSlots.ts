@@ -10,7 +10,7 @@
  * not published: the caller sends it another way.
  */
 import * as v8 from "node:v8"
-import type * as Protocol from "./protocol.ts"
+import type * as Protocol from "../wire/protocol.ts"
 import { headerBytes } from "./region.ts"
 import { serializeUnshared } from "./unsharedSerializer.ts"
 

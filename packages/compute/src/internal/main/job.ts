@@ -2,9 +2,9 @@
  * A submitted task on the main thread, from admission to its one outcome, and its lifecycle states.
  */
 import type { Transferable } from "node:worker_threads"
-import type * as ComputeTask from "../ComputeTask.ts"
-import type * as Protocol from "./protocol.ts"
-import type { Settlement } from "./settlement.ts"
+import type * as ComputeTask from "../../ComputeTask.ts"
+import type * as Protocol from "../wire/protocol.ts"
+import type { Settlement } from "../wire/settlement.ts"
 import type { Timer } from "./thread.ts"
 import type { WorkerSlot } from "./workerSlot.ts"
 

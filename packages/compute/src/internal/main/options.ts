@@ -5,7 +5,7 @@
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import { availableParallelism } from "node:os"
-import { ComputeError, InvalidOptions } from "../ComputeError.ts"
+import { ComputeError, InvalidOptions } from "../../ComputeError.ts"
 
 export const invalid = (key: string, value: unknown, rule: string): ComputeError =>
   new ComputeError({

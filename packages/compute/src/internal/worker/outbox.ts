@@ -6,8 +6,8 @@
  */
 import { performance } from "node:perf_hooks"
 import type { MessagePort } from "node:worker_threads"
-import { type Outcome, outcomes } from "./outcome.ts"
-import * as Protocol from "./protocol.ts"
+import { type Outcome, outcomes } from "../wire/outcome.ts"
+import * as Protocol from "../wire/protocol.ts"
 
 /** Results are flushed at least this often (ms) while a long batch runs, so callers are not held back by it. */
 const flushIntervalMs = 1
