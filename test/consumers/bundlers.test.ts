@@ -1,7 +1,7 @@
 import { cpSync, readdirSync, readFileSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { assert, beforeAll, describe, inject, it } from "vitest"
-import { assertOneEffect, consumer, install, lines, on, runOn, type Runtime, spawn } from "./harness.ts"
+import { assertOneEffect, consumer, install, lines, on, repoRoot, runOn, type Runtime, spawn } from "./harness.ts"
 
 const expected = (how: string) => [
   `primes below 100000: 9592 (${how})`,
@@ -148,5 +148,20 @@ describe("an app built by Vite, webpack and Rollup, its worker entry an entry po
         expected("sources")
       )
     })
+  })
+})
+
+describe("the bundling recipes page", () => {
+  const fixture = join(import.meta.dirname, "fixtures/bundlers-app")
+
+  it("shows each fixture file it names as the file is", () => {
+    const page = readFileSync(join(repoRoot, "docs/src/content/docs/recipes/bundling.md"), "utf8")
+    const blocks = Array.from(page.matchAll(/^```\w+ title="([^"]+)"\n([\s\S]*?)^```$/gm), ([, file, code]) => ({
+      file,
+      code
+    }))
+    const configs = ["vite.config.ts", "webpack.config.js", "rollup.config.js"]
+    assert.includeMembers(blocks.map(({ file }) => file), [...configs, "compute.ts", "main.ts", "worker.ts"])
+    for (const { code, file } of blocks) assert.strictEqual(code, readFileSync(join(fixture, file!), "utf8"), file)
   })
 })
