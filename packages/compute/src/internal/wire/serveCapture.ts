@@ -61,7 +61,9 @@ const importNow = async (href: string): Promise<ServedEntry> => {
   const capture: { served?: ServedEntry } = {}
   ;(globalThis as any)[serveCaptureKey] = capture
   try {
-    await import(href)
+    // A path known only at run time: bundlers must leave it to Node (webpack would route it through a map of the
+    // files it bundled, and find no entry there).
+    await import(/* webpackIgnore: true */ /* @vite-ignore */ href)
   } finally {
     delete (globalThis as any)[serveCaptureKey]
   }
