@@ -10,6 +10,7 @@ import { StealSlots, stealSlotsBytes } from "../src/internal/shared/stealSlots.t
 import type { Outcome } from "../src/internal/wire/outcome.ts"
 import * as Protocol from "../src/internal/wire/protocol.ts"
 import type { Settlement } from "../src/internal/wire/settlement.ts"
+import type { Idle } from "../src/internal/worker/idle.ts"
 import { Peers } from "../src/internal/worker/peers.ts"
 import { Subtask, type SubtaskQueue } from "../src/internal/worker/subtaskQueue.ts"
 import { Add } from "./fixtures/tasks.ts"
@@ -28,10 +29,9 @@ const stolenSubtask = () => {
     leave: () => {}
   })
   peers.queue = {
-    finish: (_subtask: Subtask, outcome: Outcome, settlement: Settlement) => ended.push({ outcome, settlement }),
-    busy: () => {},
-    maybeIdle: () => {}
+    finish: (_subtask: Subtask, outcome: Outcome, settlement: Settlement) => ended.push({ outcome, settlement })
   } as unknown as SubtaskQueue
+  peers.idle = { busy: () => {}, maybeIdle: () => {}, woken: () => {} } as unknown as Idle
   const { port1, port2 } = new MessageChannel()
   peers.onPeer(thiefId, Region.allocate(stealSlotsBytes).buffer, port1)
   const parent = { rootId: 7, trace: undefined, isCancelled: () => false }

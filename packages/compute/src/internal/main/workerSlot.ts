@@ -150,9 +150,8 @@ export class WorkerSlot {
       this.messageSinceBatch = false
       if (placed) inbox.writePosted()
     }
-    if (this.region.hungry && this.region.claimHunger()) {
-      this.thread.postMessage([Protocol.Drain] satisfies Protocol.DrainMessage)
-    }
+    // Written first, then the wake-up: see worker/idle.md.
+    if (this.region.claimToWake()) this.thread.postMessage([Protocol.Drain] satisfies Protocol.DrainMessage)
   }
 
   /**

@@ -78,4 +78,12 @@ export class Region {
   claimHunger(): boolean {
     return Atomics.compareExchange(this.flags, Flag.hungry, 1, 0) === 1
   }
+
+  /**
+   * A giver's side (the main thread after writing the inbox, a peer after publishing a subtask), once its work is
+   * visible: claims the worker's hunger; true when the caller must wake it. See `worker/idle.md`.
+   */
+  claimToWake(): boolean {
+    return this.hungry && this.claimHunger()
+  }
 }

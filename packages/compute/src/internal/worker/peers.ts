@@ -12,6 +12,7 @@ import { doesNotFit, StealSlots, type Stolen } from "../shared/stealSlots.ts"
 import { outcomeOf } from "../wire/outcome.ts"
 import * as Protocol from "../wire/protocol.ts"
 import { fromWorker } from "../wire/settlement.ts"
+import type { Idle } from "./idle.ts"
 import type { Peer, Subtask, SubtaskQueue } from "./subtaskQueue.ts"
 
 /** A peer worker: its region, its steal slots, and the port between the two. */
@@ -56,6 +57,8 @@ export class Peers {
   private readonly host: PeersHost
   /** set once: the queue and the peers each need the other */
   queue!: SubtaskQueue
+  /** set once: the worker's idle life (stealing is work from elsewhere; a peer's answer may leave it idle) */
+  idle!: Idle
   constructor(host: PeersHost) {
     this.host = host
     this.slots = new StealSlots(host.region.buffer)
@@ -161,7 +164,7 @@ export class Peers {
 
   /** Runs a stolen subtask; its outcome goes back to its owner, worker to worker. */
   private run(owner: PeerLink, stolen: Stolen): void {
-    this.queue.busy()
+    this.idle.busy()
     this.stolenRunning++
     const { slot, token } = stolen
     const started = performance.now()
@@ -173,7 +176,7 @@ export class Peers {
       owner.slots.markAnswered(slot)
       if (!owner.gone) send(owner.port, slot, token, outcome, value, performance.now() - started)
       if (this.leaving && this.stolenRunning === 0) this.host.leave()
-      else this.queue.maybeIdle()
+      else this.idle.maybeIdle()
     }
     const task = this.host.registry.get(stolen.name)
     if (task === undefined) return answer(Protocol.Outcome.NotServed, undefined)
@@ -202,13 +205,13 @@ export class Peers {
     port.on("message", (message: Protocol.FromPeer) => this.heard(peer, message))
     // The peer may have published work already, and found this worker not hungry (busy, or spinning idle while this
     // message waited): look at its slots now, or the two may never meet.
-    this.queue.maybeIdle()
+    this.idle.maybeIdle()
   }
 
   private heard(peer: PeerLink, message: Protocol.FromPeer): void {
     switch (message[0]) {
       case Protocol.Wake:
-        return this.queue.maybeIdle()
+        return this.idle.woken()
       case Protocol.StolenResult:
         return this.answered(peer.id, message)
       case Protocol.CancelStolen:

@@ -13,6 +13,7 @@ import type { Region } from "../shared/region.ts"
 import type { Outcome } from "../wire/outcome.ts"
 import type * as Protocol from "../wire/protocol.ts"
 import type { Settlement } from "../wire/settlement.ts"
+import type { Idle } from "./idle.ts"
 
 /** Something running in this worker that subtasks can belong to: a task from the main thread, or a subtask. */
 export interface Parent {
@@ -107,17 +108,12 @@ export interface QueueHost {
   readonly publish: (subtask: Subtask) => boolean
   /** Sends the subtask to the main thread's scheduler instead; false if it cannot be sent. */
   readonly sendToMain: (subtask: Subtask) => boolean
-  /** Tells a peer (claimed hungry) that there is work to steal. */
+  /** Tells a peer (its hunger claimed) that there is work to steal. */
   readonly wake: (peer: Peer) => void
   /** Takes a published subtask back to run it here; false when a peer stole it (it is away then). */
   readonly reclaim: (subtask: Subtask) => boolean
-  /**
-   * Takes work from elsewhere and starts it — tasks from the inbox, or a subtask stolen from a peer — looking for a
-   * while first when the worker has nothing at all in hand; false when there was none.
-   */
-  readonly findWork: () => boolean
-  /** Whether work waits in the inbox or a peer's steal slots (a look, taking nothing). */
-  readonly hasWork: () => boolean
+  /** the worker's idle life: told when the worker gets work, and when it may run dry */
+  readonly idle: Idle
 }
 
 /** How long the queue runs subtasks in one go before it lets the worker read its messages (ms). */
@@ -133,7 +129,6 @@ export class SubtaskQueue {
   private readonly items: Array<Subtask> = []
   private draining = false
   private scheduled = false
-  private idleCheckScheduled = false
   private closed = false
   private readonly host: QueueHost
   constructor(host: QueueHost) {
@@ -143,7 +138,7 @@ export class SubtaskQueue {
   push(subtask: Subtask): void {
     this.host.region.submitted(1)
     this.items.push(subtask)
-    this.busy()
+    this.host.idle.busy()
     if (!this.draining && !this.scheduled) {
       this.scheduled = true
       resolved.then(this.drain)
@@ -192,37 +187,15 @@ export class SubtaskQueue {
     }
   }
 
-  /** The worker got work from elsewhere (the main thread, a theft): it is not hungry. */
-  busy(): void {
-    if (this.host.region.hungry) this.host.region.setHungry(false)
-  }
-
-  /** Once the worker has nothing left to run, it says so in its region, so that busy peers give it work. */
-  maybeIdle(): void {
-    if (this.idleCheckScheduled) return
-    this.idleCheckScheduled = true
-    setImmediate(this.idleCheck)
+  /** Whether subtasks wait here to run. */
+  get hasQueued(): boolean {
+    return this.items.length > 0
   }
 
   /** No more sharing: the worker is leaving. */
   close(): void {
     this.closed = true
-    this.host.region.setHungry(false)
-  }
-
-  private readonly idleCheck = (): void => {
-    this.idleCheckScheduled = false
-    if (this.closed || this.items.length > 0) return
-    if (this.host.findWork()) return
-    // Out of work: say so, then look once more. Whoever gave work before the flag was set may have looked at it
-    // before, and would not wake this worker; whoever gives work after it sees the flag, claims it and wakes it (the
-    // flag must stay set while this worker looks, or one that gives work then would do neither). Work seen here is
-    // taken only with the flag claimed back; if another has claimed it, its wake-up is on the way.
-    this.host.region.setHungry(true)
-    while (this.host.hasWork() && this.host.region.claimHunger()) {
-      if (this.host.findWork()) return
-      this.host.region.setHungry(true)
-    }
+    this.host.idle.close()
   }
 
   /** Runs queued subtasks newest first, offering the oldest waiting ones to peers as it goes. */
@@ -250,7 +223,7 @@ export class SubtaskQueue {
     } finally {
       this.draining = false
     }
-    this.maybeIdle()
+    this.host.idle.maybeIdle()
   }
 
   /**
@@ -277,12 +250,6 @@ export class SubtaskQueue {
         else index++
       } else index++
     }
-    if (offered === 0) return
-    for (const peer of this.host.peers()) {
-      if (peer.region.hungry && peer.region.claimHunger()) {
-        this.host.wake(peer)
-        if (--offered === 0) return
-      }
-    }
+    this.host.idle.wakeHungry(this.host.peers(), offered, this.host.wake)
   }
 }

@@ -26,6 +26,7 @@ import * as Protocol from "../wire/protocol.ts"
 import { fromWorker } from "../wire/settlement.ts"
 import * as HandlerCall from "./handlerCall.ts"
 import * as HandlerScheduler from "./handlerScheduler.ts"
+import { Idle } from "./idle.ts"
 import * as NestedPool from "./nestedPool.ts"
 import { Outbox } from "./outbox.ts"
 import { Peers } from "./peers.ts"
@@ -124,7 +125,7 @@ export interface WorkerRuntimeOptions {
   readonly inbox: InboxReader | undefined
   /** how long the worker, out of work, keeps looking for more before it sleeps */
   readonly idleSpinMicros: number
-  /** the cores the idle spin counts on (see `findWork`) */
+  /** the cores the idle spin counts on (see `idle.ts`) */
   readonly cores: number
   /** the pool's size, as seen by tasks that use the pool themselves */
   readonly threads: number
@@ -160,6 +161,21 @@ export const start = (options: WorkerRuntimeOptions): void => {
     },
     leave: () => leave()
   })
+  const idle = new Idle({
+    region: options.region,
+    hasQueued: () => queue.hasQueued,
+    readInbox: () => readInbox(),
+    inboxReadable: () => inboxReadable(),
+    inboxWritten: () => inbox !== undefined && inbox.hasRecords(),
+    steal: () => peers.steal(),
+    canSteal: () => peers.canSteal(),
+    inHand: () => running.size > 0 || peers.runsStolen,
+    awakePeers: () => peers.awake()
+  }, {
+    // Without an inbox, work comes only as messages, which a spin would keep from the worker.
+    spinMicros: options.inbox === undefined ? 0 : options.idleSpinMicros,
+    cores: options.cores
+  })
   const queue = new SubtaskQueue({
     region: options.region,
     tally: (name, outcome, runMs) => outbox.tally(name, outcome, runMs),
@@ -169,10 +185,10 @@ export const start = (options: WorkerRuntimeOptions): void => {
     sendToMain: (subtask) => pool.sendToMain(subtask),
     wake: (peer) => peers.wake(peer),
     reclaim: (subtask) => peers.reclaim(subtask),
-    findWork: () => findWork(),
-    hasWork: () => inboxReadable() || peers.canSteal()
+    idle
   })
   peers.queue = queue
+  peers.idle = idle
   const pieces = new Pieces(workerId, options.threads, queue)
   const pool = NestedPool.make(port, options.threads, queue, pieces)
 
@@ -317,7 +333,7 @@ export const start = (options: WorkerRuntimeOptions): void => {
   }
 
   const runMessage = (message: Protocol.RunMessage) => {
-    queue.busy()
+    idle.busy()
     outbox.beginRun()
     Protocol.forEachRunEntry(message, runAndFlush)
     outbox.endRun((message[1] & Protocol.RunFlag.Urgent) !== 0)
@@ -331,7 +347,7 @@ export const start = (options: WorkerRuntimeOptions): void => {
   let reading = false
   const inboxHandler: InboxHandler = {
     beginBatch: () => {
-      queue.busy()
+      idle.busy()
       outbox.beginRun()
     },
     entry: runAndFlush,
@@ -358,47 +374,25 @@ export const start = (options: WorkerRuntimeOptions): void => {
     } finally {
       reading = false
     }
-    if (read) queue.maybeIdle()
+    if (read) idle.maybeIdle()
     return read
   }
 
   const onRun = (message: Protocol.RunMessage) => {
     if (inbox === undefined) {
       runMessage(message)
-      return queue.maybeIdle()
+      return idle.maybeIdle()
     }
     if ((message[1] & Protocol.RunFlag.Unplaced) !== 0) {
       // No place was kept for it (the inbox was full): after what can be read, it runs now.
       readInbox()
       runMessage(message)
-      return queue.maybeIdle()
+      return idle.maybeIdle()
     }
     posted.push(message)
     // Its place may not be written yet: the idle check that follows sets the hungry flag, so that the main thread,
     // once it has written it, wakes this worker.
-    if (!readInbox()) queue.maybeIdle()
-  }
-
-  /**
-   * Starts work from elsewhere: the inbox first, then a peer's published subtask. A worker with nothing in hand (no
-   * handler call in flight: one would wait on messages this loop keeps it from) keeps looking for `idleSpinMicros`,
-   * so that work arriving meanwhile costs no wake-up message — a bounded spin, as Rayon's idle threads do. It spins
-   * only while a core is free for it: one for each peer that is awake (not hungry) and one for the main thread, which
-   * writes the work it waits for. On a machine with no core to spare, a spinner would take theirs.
-   */
-  const findWork = (): boolean => {
-    if (readInbox() || peers.steal()) return true
-    if (options.idleSpinMicros <= 0 || running.size > 0 || peers.runsStolen || inbox === undefined) return false
-    if (peers.awake() + 2 > options.cores) return false
-    const deadline = performance.now() + options.idleSpinMicros / 1_000
-    for (let round = 1;; round++) {
-      if (inbox.hasRecords()) return readInbox() || peers.steal()
-      // The peers' slots and the clock are dearer to read than the inbox's tail: every 32 rounds.
-      if ((round & 31) === 0) {
-        if (peers.steal()) return true
-        if (performance.now() >= deadline) return false
-      }
-    }
+    if (!readInbox()) idle.maybeIdle()
   }
 
   const onCancel = (id: number) => {
@@ -417,11 +411,7 @@ export const start = (options: WorkerRuntimeOptions): void => {
       case Protocol.ChildResult:
         return pool.onChildResult(message[1], message[2])
       case Protocol.Drain:
-        // The main thread claimed this worker's hunger. If what it wrote was already read (the worker found it while
-        // looking for work, and the claim came late), the worker is idle again: it must say so once more, or the
-        // main thread, finding it not hungry, would never wake it.
-        if (!readInbox()) queue.maybeIdle()
-        return
+        return idle.woken()
       case Protocol.Retire:
         readInbox()
         return retire()
@@ -456,7 +446,7 @@ export const start = (options: WorkerRuntimeOptions): void => {
       if (exit.value !== undefined) services = exit.value
       services = Context.add(services, Scheduler.Scheduler, HandlerScheduler.make())
       port.postMessage([Protocol.Ready] satisfies Protocol.ReadyMessage)
-      queue.maybeIdle()
+      idle.maybeIdle()
     }
   })
 }
