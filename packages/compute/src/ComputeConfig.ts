@@ -77,7 +77,7 @@ const optional = <A>(config: Config.Config<A>) => Config.map(Config.option(confi
  * @since 0.1.0
  */
 export const config: Config.Config<ComputeConfig> = Config.all(
-  Object.fromEntries(Options.configSides.map(([field, side]) => [field, optional(side.env)]))
+  Object.fromEntries(Options.configSides.map(([field, side]) => [field, optional(side.read(side.env))]))
 ).pipe(Config.map((fields) => {
   const defined: Record<string, unknown> = {}
   for (const [key, value] of Object.entries(fields)) if (value !== undefined) defined[key] = value

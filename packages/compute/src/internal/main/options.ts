@@ -139,8 +139,10 @@ export type FromConfig = Partial<Omit<ComputePoolOptions, "entry"> & { readonly 
 export interface ConfigSide<S extends Schema.Constraint, C> {
   /** its key in TOML's `[runtime]` table, which its error messages name */
   readonly toml: string
-  /** how `ComputeConfig.config` reads it: its environment variable, by default */
-  readonly env: Config.Config<unknown>
+  /** its environment variable (its name under any `ConfigProvider`), which `ComputeConfig.config` reads */
+  readonly env: string
+  /** how `ComputeConfig.config` reads it: `Config.Number` or `Config.String` */
+  readonly read: (name: string) => Config.Config<unknown>
   /** what a `ComputeConfig` holds */
   readonly schema: S
   readonly rule: Rule<C>
@@ -151,13 +153,13 @@ export interface ConfigSide<S extends Schema.Constraint, C> {
 const configSide = <S extends Schema.Constraint, C>(side: ConfigSide<S, C>): ConfigSide<S, C> => side
 
 const count = (toml: string, env: string, min: number) =>
-  configSide({ toml, env: Config.Number(env), schema: Schema.Number, rule: integerAtLeast(min) })
+  configSide({ toml, env, read: Config.Number, schema: Schema.Number, rule: integerAtLeast(min) })
 
 /** A size or a duration: "4MB" or bytes, "100 millis" or milliseconds. */
 const stringOrNumber = Schema.Union([Schema.String, Schema.Number])
 
 const time = (toml: string, env: string) =>
-  configSide({ toml, env: Config.String(env), schema: stringOrNumber, rule: durationMillis })
+  configSide({ toml, env, read: Config.String, schema: stringOrNumber, rule: durationMillis })
 
 /**
  * Every option, in the order it is checked. `pool`: the rule `ComputePool.layer` checks it with (under its option
@@ -179,7 +181,8 @@ export const options = {
   stackSize: {
     config: configSide({
       toml: "compute_stack_size",
-      env: Config.String("COMPUTE_STACK_SIZE"),
+      env: "COMPUTE_STACK_SIZE",
+      read: Config.String,
       schema: stringOrNumber,
       rule: stackSizeMb,
       into: (stackSizeMb) => ({ resourceLimits: { stackSizeMb } })
@@ -196,7 +199,8 @@ export const options = {
   threadNamePrefix: {
     config: configSide({
       toml: "compute_thread_prefix",
-      env: Config.String("COMPUTE_THREAD_PREFIX"),
+      env: "COMPUTE_THREAD_PREFIX",
+      read: Config.String,
       schema: Schema.String,
       rule: nonEmptyString,
       into: (name) => ({ name })
@@ -212,7 +216,8 @@ export const options = {
     pool: (_key: string, value: unknown) => Effect.succeed(value === "fail" ? "fail" as const : "suspend" as const),
     config: configSide({
       toml: "compute_on_queue_full",
-      env: Config.String("COMPUTE_ON_QUEUE_FULL"),
+      env: "COMPUTE_ON_QUEUE_FULL",
+      read: Config.String,
       schema: Schema.Literals(["suspend", "fail"]),
       rule: oneOf(["suspend", "fail"])
     })
