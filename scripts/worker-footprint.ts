@@ -44,6 +44,12 @@ const inWorker = <A>(body: string, entry: string): Promise<A> =>
     worker.once("error", reject)
   })
 
+/** Files and their lines. */
+const count = (which: ReadonlyArray<string>) => ({
+  files: which.length,
+  lines: which.reduce((sum, file) => sum + readFileSync(file, "utf8").split("\n").length, 0)
+})
+
 /** The modules an entry loads in a worker, noted by a load hook registered before it is imported. */
 const closureOf = async (entry: string): Promise<Closure> => {
   const urls = await inWorker<Array<string>>(
@@ -61,10 +67,6 @@ const closureOf = async (entry: string): Promise<Closure> => {
     entry
   )
   const files = urls.map((url) => fileURLToPath(url))
-  const count = (which: ReadonlyArray<string>) => ({
-    files: which.length,
-    lines: which.reduce((sum, file) => sum + readFileSync(file, "utf8").split("\n").length, 0)
-  })
   const library = resolve(root, "packages/compute")
   const effect = resolve(root, "node_modules/effect")
   return {

@@ -171,50 +171,32 @@ export const defaultThreads: (cores?: number) => number = Options.defaultThreads
 
 const defaultName = "effect-compute"
 
-const positiveIntegerOr = (key: string, value: number | undefined, fallback: number) =>
-  value === undefined ? Effect.succeed(fallback) : Options.positiveInteger(key, value)
-
-const millisOr = (key: string, value: Duration.Input | undefined, fallback: number) =>
-  value === undefined ? Effect.succeed(fallback) : Options.durationMillis(key, value)
-
 const resolveOptions = Effect.fnUntraced(function*(options: MakeOptions) {
-  const threads = yield* positiveIntegerOr("threads", options.threads, defaultThreads())
-  const maxThreads = yield* positiveIntegerOr("maxThreads", options.maxThreads, threads)
-  if (maxThreads < threads) {
-    return yield* Options.invalid("maxThreads", maxThreads, `it must be at least threads (${threads})`)
+  // Each option is checked, and defaulted, by its entry in the options table (internal/main/options.ts).
+  const checked = yield* Options.resolvePoolOptions(options)
+  const maxThreads = checked.maxThreads ?? checked.threads
+  if (maxThreads < checked.threads) {
+    return yield* Options.invalid("maxThreads", maxThreads, `it must be at least threads (${checked.threads})`)
   }
+  // The dispatcher takes the checked options by their names; these are its own names and units.
   return {
-    threads,
-    maxInFlightPerWorker: yield* positiveIntegerOr("maxInFlightPerWorker", options.maxInFlightPerWorker, 16),
+    ...checked,
+    maxThreads,
     // Where the user set the limit, it holds for every task; by default, workers whose tasks are tiny hold more.
     maxInFlightForTinyTasks: options.maxInFlightPerWorker ?? 64,
-    idleSpinMicros: 1_000 * (yield* millisOr("idleSpin", options.idleSpin, 0.05)),
+    idleSpinMicros: 1_000 * checked.idleSpin,
     cores: availableParallelism(),
-    maxThreads,
-    idleTimeoutMs: yield* millisOr("idleTimeout", options.idleTimeout, 30_000),
-    startTimeoutMs: yield* millisOr("workerStartTimeout", options.workerStartTimeout, 60_000),
+    idleTimeoutMs: checked.idleTimeout,
+    startTimeoutMs: checked.workerStartTimeout,
     recycle: {
-      maxTasks: options.maxTasksPerWorker === undefined
-        ? undefined
-        : yield* Options.positiveInteger("maxTasksPerWorker", options.maxTasksPerWorker),
-      maxAgeMs: options.maxWorkerAge === undefined
-        ? undefined
-        : yield* Options.durationMillis("maxWorkerAge", options.maxWorkerAge),
-      maxHeapMb: options.recycleAboveHeapMb === undefined
-        ? undefined
-        : yield* Options.positiveInteger("recycleAboveHeapMb", options.recycleAboveHeapMb)
+      maxTasks: checked.maxTasksPerWorker,
+      maxAgeMs: checked.maxWorkerAge,
+      maxHeapMb: checked.recycleAboveHeapMb
     },
-    maxQueue: yield* positiveIntegerOr("maxQueue", options.maxQueue, 65_536),
-    onQueueFull: options.onQueueFull === "fail" ? "fail" as const : "suspend" as const,
-    interruptGraceMs: yield* millisOr("interruptGracePeriod", options.interruptGracePeriod, 1_000),
-    shutdownTimeoutMs: yield* millisOr("shutdownTimeout", options.shutdownTimeout, 10_000),
-    slowTaskMs: yield* millisOr("slowTaskThreshold", options.slowTaskThreshold, 100),
-    priorityAgingMs: Math.max(1, yield* millisOr("priorityAging", options.priorityAging, 100)),
-    quarantine: options.quarantine === false ? undefined : {
-      crashes: yield* positiveIntegerOr("quarantine.crashes", options.quarantine?.crashes, 5),
-      withinMs: yield* millisOr("quarantine.within", options.quarantine?.within, 60_000),
-      forMs: yield* millisOr("quarantine.for", options.quarantine?.for, 60_000)
-    }
+    interruptGraceMs: checked.interruptGracePeriod,
+    shutdownTimeoutMs: checked.shutdownTimeout,
+    slowTaskMs: checked.slowTaskThreshold,
+    priorityAgingMs: Math.max(1, checked.priorityAging)
   }
 })
 
