@@ -33,6 +33,11 @@ export interface IdleOptions {
   readonly spinMicros: number
   /** the machine's cores, which the spin must leave to the main thread and the peers awake */
   readonly cores: number
+  /**
+   * Puts the idle check off until the messages already waiting have been read: `setImmediate`. The protocol test
+   * runs the check's steps itself, in every order, through {@link Idle.checkSteps}.
+   */
+  readonly defer?: ((check: () => void) => void) | undefined
 }
 
 /** Something that may be hungry: a peer, as this worker sees it. */
@@ -43,7 +48,7 @@ export interface Sleeper {
 export class Idle {
   private checkScheduled = false
   private closed = false
-  private readonly host: IdleHost
+  protected readonly host: IdleHost
   private readonly options: IdleOptions
   constructor(host: IdleHost, options: IdleOptions) {
     this.host = host
@@ -62,7 +67,7 @@ export class Idle {
   maybeIdle(): void {
     if (this.checkScheduled) return
     this.checkScheduled = true
-    setImmediate(this.idleCheck)
+    ;(this.options.defer ?? setImmediate)(this.idleCheck)
   }
 
   /**
@@ -123,7 +128,7 @@ export class Idle {
    * neither); work seen is taken only with the flag claimed back; if a giver claimed it first, its wake-up is on the
    * way.
    */
-  *settle(): Generator<void, void> {
+  protected *settle(): Generator<void, void> {
     const { host } = this
     const region = host.region
     if (this.closed || host.hasQueued()) return
@@ -142,9 +147,14 @@ export class Idle {
     }
   }
 
-  private readonly idleCheck = (): void => {
+  /** The idle check put off by {@link maybeIdle}, begun: its steps. */
+  checkSteps(): Generator<void, void> {
     this.checkScheduled = false
-    const steps = this.settle()
+    return this.settle()
+  }
+
+  private readonly idleCheck = (): void => {
+    const steps = this.checkSteps()
     while (!steps.next().done) {
       // Run to its end: the steps are for the protocol test, which interleaves them with other threads'.
     }
