@@ -1,9 +1,9 @@
 /**
- * The worker side of the pool, wired together: the message loop on the parent port, running a task or a chunk of
- * them, and start-up (the per-worker Layer). Handlers are called through handlerCall.ts, results leave through the
- * outbox (outbox.ts), subtasks a task spawns go through nestedPool.ts into the worker's own queue (subtaskQueue.ts),
- * and what it lends to and steals from other workers is peers.ts's. No fiber is started for a handler that returns a
- * plain value; Effect handlers run as fibers with the per-worker services.
+ * The worker side of the pool, wired together: start-up (the per-worker Layer), the message loop on the parent
+ * port, reading the inbox, and retiring. Running a handler is the task runner's (`taskRunner.ts`), idling and waking
+ * the idle life's (`idle.ts`), results leave through the outbox (`outbox.ts`), subtasks a task spawns go through the
+ * nested pool (`nestedPool.ts`) into the worker's own queue (`subtaskQueue.ts`), and what it lends to and steals from
+ * other workers is the peers' (`peers.ts`).
  */
 import * as Cause from "effect/Cause"
 import * as Context from "effect/Context"
@@ -12,109 +12,19 @@ import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
 import * as Scheduler from "effect/Scheduler"
 import * as Scope from "effect/Scope"
-import * as Tracer from "effect/Tracer"
-import { performance } from "node:perf_hooks"
 import type { MessagePort } from "node:worker_threads"
-import { ComputeError, isComputeError } from "../../ComputeError.ts"
 import type * as ComputeTask from "../../ComputeTask.ts"
-import { ComputePool } from "../service.ts"
 import type { InboxHandler, InboxReader } from "../shared/inbox.ts"
 import type { Region } from "../shared/region.ts"
-import * as Codec from "../wire/codec.ts"
-import { outcomeOf } from "../wire/outcome.ts"
 import * as Protocol from "../wire/protocol.ts"
-import { fromWorker } from "../wire/settlement.ts"
-import * as HandlerCall from "./handlerCall.ts"
 import * as HandlerScheduler from "./handlerScheduler.ts"
 import { Idle } from "./idle.ts"
 import * as NestedPool from "./nestedPool.ts"
 import { Outbox } from "./outbox.ts"
 import { Peers } from "./peers.ts"
-import { type Piece, Pieces } from "./splitting.ts"
-import { type Parent, type Subtask, SubtaskQueue } from "./subtaskQueue.ts"
-
-/** Takes a handler call's encoded outcome; called once per call. */
-type Done = (outcome: Protocol.Outcome, value: unknown) => void
-
-/** Whether a run was interrupted: its claim cell, its steal slot, or its parent (see {@link Parent}). */
-interface CancelSource {
-  readonly isCancelled: () => boolean
-}
-
-/**
- * A handler call started and not yet finished — a task from the main thread or a subtask: where its outcome goes, and
- * how to stop it. It is the handler's `TaskContext`, and the parent of the subtasks its handler spawns.
- */
-class Running implements Parent, ComputeTask.TaskContext {
-  abort: AbortController | undefined = undefined
-  interrupt: (() => void) | undefined = undefined
-  readonly workerId: number
-  readonly rootId: number
-  readonly trace: readonly [string, string] | undefined
-  readonly done: Done
-  private readonly source: CancelSource
-  constructor(
-    workerId: number,
-    rootId: number,
-    trace: readonly [string, string] | undefined,
-    source: CancelSource,
-    done: Done
-  ) {
-    this.workerId = workerId
-    this.rootId = rootId
-    this.trace = trace
-    this.source = source
-    this.done = done
-  }
-
-  isCancelled(): boolean {
-    return this.source.isCancelled()
-  }
-
-  // An own function, not a method: handlers may take it out of the context.
-  readonly isInterrupted = (): boolean => this.source.isCancelled() || this.abort?.signal.aborted === true
-
-  get signal(): AbortSignal {
-    this.abort ??= new AbortController()
-    if (this.source.isCancelled()) this.abort.abort()
-    return this.abort.signal
-  }
-}
-
-/** Stops a running handler call: an Effect's fiber is interrupted, anything else has its signal aborted. */
-const stop = (state: Running) => {
-  if (state.interrupt) state.interrupt()
-  else {
-    state.abort ??= new AbortController()
-    state.abort.abort()
-  }
-}
-
-// A worker's endings report through `run.done`: a settled Promise has nothing more to pass on.
-const ignore = () => {}
-
-/** Encodes a handler's value with its schema; one that does not match is reported as unsendable. */
-const encodeOutcome = (schema: ComputeTask.TaskSchema, outcome: Protocol.Outcome, value: unknown, done: Done) => {
-  const encoded = Codec.encode(schema, value)
-  if (encoded.ok) done(outcome, encoded.value)
-  else done(Protocol.Outcome.ResultUnsendable, `the handler's result does not match its schema: ${encoded.error}`)
-}
-
-/** The encoded outcome of an Effect handler's fiber. */
-const exitOutcome = (task: ComputeTask.Any, exit: Exit.Exit<unknown, unknown>, done: Done) => {
-  if (Exit.isSuccess(exit)) return encodeOutcome(task.success, Protocol.Outcome.Success, exit.value, done)
-  const failure = Cause.findErrorOption(exit.cause)
-  if (failure._tag === "Some") {
-    // A subtask's pool error (a crash deep in a tree of tasks, say) goes up as itself, whatever the task's schema.
-    if (isComputeError(failure.value)) {
-      return encodeOutcome(ComputeError as any, Protocol.Outcome.ComputeFailure, failure.value, done)
-    }
-    return encodeOutcome(task.failure, Protocol.Outcome.Failure, failure.value, done)
-  }
-  if (Cause.hasInterruptsOnly(exit.cause)) return done(Protocol.Outcome.Interrupted, undefined)
-  const info = Protocol.errorInfo(Cause.squash(exit.cause))
-  done(Protocol.Outcome.Defect, info.stack === undefined ? { ...info, stack: Cause.pretty(exit.cause) } : info)
-}
+import { Pieces } from "./splitting.ts"
+import { SubtaskQueue } from "./subtaskQueue.ts"
+import { makeTaskRunner, type RunnerWiring } from "./taskRunner.ts"
 
 export interface WorkerRuntimeOptions {
   readonly port: MessagePort
@@ -143,22 +53,15 @@ export const start = (options: WorkerRuntimeOptions): void => {
     registry.set(task.name, task)
   }
 
-  let services: Context.Context<any> = Context.empty() as Context.Context<any>
-  const running = new Map<number, Running>()
   const outbox = new Outbox(port)
+  // Filled below, once the queue, the pool and the splitter exist (each needs the runner), and the Layer is built.
+  const wiring = { services: Context.empty() } as RunnerWiring
+  const runner = makeTaskRunner(workerId, claims, registry, outbox, wiring)
   const peers = new Peers({
     workerId,
     region: options.region,
     registry,
-    start: (task, stolen, isCancelled, done) => {
-      let finished = false
-      const state = new Running(workerId, stolen.rootId, stolen.trace, { isCancelled }, (outcome, value) => {
-        finished = true
-        done(outcome, value)
-      })
-      const stoppable = execute(task, stolen.kind, stolen.encoded, state)
-      return finished ? undefined : () => stop(stoppable)
-    },
+    start: runner.runStolen,
     leave: () => leave()
   })
   const idle = new Idle({
@@ -169,7 +72,7 @@ export const start = (options: WorkerRuntimeOptions): void => {
     inboxWritten: () => inbox !== undefined && inbox.hasRecords(),
     steal: () => peers.steal(),
     canSteal: () => peers.canSteal(),
-    inHand: () => running.size > 0 || peers.runsStolen,
+    inHand: () => runner.running.size > 0 || peers.runsStolen,
     awakePeers: () => peers.awake()
   }, {
     // Without an inbox, work comes only as messages, which a spin would keep from the worker.
@@ -180,7 +83,7 @@ export const start = (options: WorkerRuntimeOptions): void => {
     region: options.region,
     tally: (name, outcome, runMs) => outbox.tally(name, outcome, runMs),
     peers: () => peers.values(),
-    run: (subtask) => runSubtask(subtask),
+    run: runner.runSubtask,
     publish: (subtask) => peers.publish(subtask),
     sendToMain: (subtask) => pool.sendToMain(subtask),
     wake: (peer) => peers.wake(peer),
@@ -191,144 +94,12 @@ export const start = (options: WorkerRuntimeOptions): void => {
   peers.idle = idle
   const pieces = new Pieces(workerId, options.threads, queue)
   const pool = NestedPool.make(port, options.threads, queue, pieces)
-
-  const finish = (id: number, outcome: Protocol.Outcome, value: unknown, runMs: number) => {
-    running.delete(id)
-    outbox.add(id, outcome, value, runMs)
-  }
-
-  /** A task from the main thread is interrupted through its claim cell. */
-  const claimCancel = (claim: number): CancelSource => ({
-    isCancelled: () => Atomics.load(claims, claim) === Protocol.Claim.CancelRequested
-  })
-
-  // A worker ends each handler call by handing its encoded outcome to the task's `done`.
-  const handling: HandlerCall.Handling<Running, void> = {
-    success: (task, run, value) => encodeOutcome(task.success, Protocol.Outcome.Success, value, run.done),
-    defect: (_task, run, thrown) => run.done(Protocol.Outcome.Defect, Protocol.errorInfo(thrown)),
-    interrupted: (_task, run) => run.done(Protocol.Outcome.Interrupted, undefined),
-    effect: (task, run, returned) => {
-      let exited = false
-      // Each Effect handler gets the pool as a service, as itself: subtasks it spawns are counted as its own.
-      // When the caller traces, its span is the parent of the spans the handler makes: one trace covers both sides.
-      const effect = run.trace === undefined
-        ? returned
-        : Effect.withParentSpan(returned, Tracer.externalSpan({ traceId: run.trace[0], spanId: run.trace[1] }))
-      const withPool = Context.add(services, ComputePool, pool.forTask(run))
-      const interrupt = Effect.runCallbackWith(withPool)(effect as any, {
-        onExit: (exit) => {
-          exited = true
-          run.interrupt = undefined
-          exitOutcome(task, exit, run.done)
-        }
-      })
-      if (!exited) run.interrupt = () => interrupt()
-    },
-    promise: (task, run, promise) => HandlerCall.settle(task, run, promise, handling, ignore),
-    aborted: (run) => run.abort?.signal.aborted === true
-  }
-
-  /**
-   * Runs a handler on an encoded payload (one, or a chunk: see {@link runChunk}); its outcome goes to `state.done`,
-   * once. Returns the call to stop if it is cancelled before it ends.
-   */
-  const execute = (task: ComputeTask.Any, kind: Protocol.Kind, encodedPayload: unknown, state: Running): Running => {
-    if (kind === Protocol.Kind.Chunk) return runChunk(task, encodedPayload as ReadonlyArray<unknown>, state)
-    if (kind === Protocol.Kind.Split) {
-      // A piece of a map splits into two subtasks (splitting.ts), or runs whole as a chunk.
-      const piece = encodedPayload as Piece
-      return pieces.split(task, piece, state) ? state : runChunk(task, piece[0], state)
-    }
-    const decoded = Codec.decode(task.payload, encodedPayload)
-    if (!decoded.ok) state.done(Protocol.Outcome.PayloadUndecodable, decoded.error)
-    else HandlerCall.invoke(task, decoded.value, state, state, handling)
-    return state
-  }
-
-  const runOne = (
-    id: number,
-    name: string,
-    kind: Protocol.Kind,
-    claim: number,
-    encodedPayload: unknown,
-    trace: readonly [string, string] | undefined
-  ) => {
-    // The pool took this task back before it started (interrupted, or moved to another worker): nothing to say.
-    if (Atomics.compareExchange(claims, claim, id, Protocol.Claim.Started) !== id) return
-    const task = registry.get(name)
-    if (task === undefined) return finish(id, Protocol.Outcome.NotServed, undefined, 0)
-    let finished = false
-    const started = performance.now()
-    const state = new Running(workerId, id, trace, claimCancel(claim), (outcome, value) => {
-      finished = true
-      finish(id, outcome, value, performance.now() - started)
-    })
-    const stoppable = execute(task, kind, encodedPayload, state)
-    if (!finished) running.set(id, stoppable)
-  }
-
-  /** Runs a subtask from this worker's own queue; its outcome goes back to the queue, and from there to its parent. */
-  const runSubtask = (subtask: Subtask) => {
-    const { kind, task } = subtask
-    const started = performance.now()
-    const report = (outcome: Protocol.Outcome, value: unknown) => {
-      const settlement = fromWorker(task, kind, workerId, outcome, value)
-      queue.finish(subtask, outcomeOf(settlement), settlement, performance.now() - started)
-    }
-    // Served here or not decides, as it would on any worker the subtask could have gone to.
-    if (registry.get(task.name) !== task) return report(Protocol.Outcome.NotServed, undefined)
-    let finished = false
-    const state = new Running(workerId, subtask.rootId, subtask.trace, subtask, (outcome, value) => {
-      finished = true
-      subtask.interrupt = undefined
-      report(outcome, value)
-    })
-    const stoppable = execute(task, kind, subtask.encoded, state)
-    if (!finished) subtask.interrupt = () => stop(stoppable)
-  }
-
-  /**
-   * Runs the handler on each payload of a chunk, in order, and reports all successes as one array — or the first
-   * item that did not succeed — to `outer.done`. Plain handlers run in one synchronous loop; a Promise or an Effect
-   * makes the loop continue when it settles. Returns the call to stop while an item runs.
-   */
-  const runChunk = (task: ComputeTask.Any, items: ReadonlyArray<unknown>, outer: Running): Running => {
-    const results: Array<unknown> = []
-    let finished = false
-    let looping = false
-    const end = (outcome: Protocol.Outcome, value: unknown) => {
-      finished = true
-      outer.done(outcome, value)
-    }
-    const onItem: Done = (outcome, value) => {
-      if (outcome !== Protocol.Outcome.Success) return end(outcome, value)
-      results.push(value)
-      if (!looping) loop()
-    }
-    const state = new Running(workerId, outer.rootId, outer.trace, outer, onItem)
-    const context = state
-    const loop = () => {
-      looping = true
-      // `finished` is set by `end`, which the handler's outcome calls back into.
-      // oxlint-disable-next-line no-unmodified-loop-condition
-      while (!finished && results.length < items.length) {
-        const index = results.length
-        if ((index & 63) === 0 && context.isInterrupted()) return end(Protocol.Outcome.Interrupted, undefined)
-        const decoded = Codec.decode(task.payload, items[index])
-        if (!decoded.ok) return end(Protocol.Outcome.PayloadUndecodable, `item ${index}: ${decoded.error}`)
-        HandlerCall.invoke(task, decoded.value, context, state, handling)
-        // The item went async: onItem resumes the loop when it settles.
-        if (!finished && results.length === index) break
-      }
-      looping = false
-      if (!finished && results.length === items.length) end(Protocol.Outcome.Success, results)
-    }
-    loop()
-    return state
-  }
+  wiring.queue = queue
+  wiring.pool = pool
+  wiring.pieces = pieces
 
   const runAndFlush: Protocol.RunEntryReader = (id, name, kind, claim, payload, trace) => {
-    runOne(id, name, kind, claim, payload, trace)
+    runner.runOne(id, name, kind, claim, payload, trace)
     outbox.flushIfDue()
   }
 
@@ -395,19 +166,12 @@ export const start = (options: WorkerRuntimeOptions): void => {
     if (!readInbox()) idle.maybeIdle()
   }
 
-  const onCancel = (id: number) => {
-    const state = running.get(id)
-    // The pool sends Cancel only for a task the worker has started (it takes back one not started): not running
-    // means finished.
-    if (state !== undefined) stop(state)
-  }
-
   port.on("message", (message: Protocol.ToWorker) => {
     switch (message[0]) {
       case Protocol.Run:
         return onRun(message)
       case Protocol.Cancel:
-        return onCancel(message[1])
+        return runner.cancel(message[1])
       case Protocol.ChildResult:
         return pool.onChildResult(message[1], message[2])
       case Protocol.Drain:
@@ -443,8 +207,8 @@ export const start = (options: WorkerRuntimeOptions): void => {
         )
         return
       }
-      if (exit.value !== undefined) services = exit.value
-      services = Context.add(services, Scheduler.Scheduler, HandlerScheduler.make())
+      const services = exit.value === undefined ? Context.empty() as Context.Context<any> : exit.value
+      wiring.services = Context.add(services, Scheduler.Scheduler, HandlerScheduler.make())
       port.postMessage([Protocol.Ready] satisfies Protocol.ReadyMessage)
       idle.maybeIdle()
     }
