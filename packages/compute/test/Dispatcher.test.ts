@@ -88,7 +88,7 @@ describe("the dispatcher, on fake threads and the TestClock", () => {
       let stopped = false
       dispatcher.cancel(job, () => stopped = true)
       yield* advance(500)
-      worker.report(job.id, Protocol.Outcome.Interrupted, undefined)
+      worker.report(job.id, Protocol.Report.Interrupted, undefined)
       assert.isTrue(stopped)
       yield* advance(5_000)
       assert.isFalse(worker.terminated, "the grace timer was cleared when the task ended")

@@ -192,7 +192,7 @@ describe("Inbox, on a real worker", () => {
 })
 
 describe("Inbox wake-ups, on a real worker driven by the dispatcher", () => {
-  it.live("a claim of the hunger flag that comes after the worker read its batch still leaves it woken next time", () =>
+  it.live("a worker fed after it read its batch itself (a late feed) is still woken next time", () =>
     Effect.gen(function*() {
       const dispatcher = new Dispatcher(
         dispatcherOptions(1, { idleSpinMicros: 50 }),
@@ -215,9 +215,9 @@ describe("Inbox wake-ups, on a real worker driven by the dispatcher", () => {
       // Idle: the worker has said so.
       while (!worker.region.hungry) yield* Effect.sleep("1 millis")
       // What the main thread does for a batch the worker has meanwhile read by itself, late (held up between its
-      // write and its look at the flag): it claims the flag and sends Drain, which finds nothing to read.
-      assert.isTrue(worker.region.claimHunger())
-      worker.thread.postMessage([Protocol.Drain])
+      // write and its look at the flag): it feeds the worker and sends Wake, which finds nothing to read.
+      assert.isTrue(worker.region.feed())
+      worker.thread.postMessage([Protocol.Wake])
       yield* Effect.sleep("50 millis")
       // The next batch is written with the worker asleep: it must have said it is hungry again, or nothing wakes it.
       assert.deepInclude(yield* run(2), { _tag: "Success" })

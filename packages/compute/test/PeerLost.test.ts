@@ -29,7 +29,7 @@ const stolenSubtask = () => {
     leave: () => {}
   })
   peers.queue = {
-    finish: (_subtask: Subtask, outcome: Outcome, settlement: Settlement) => ended.push({ outcome, settlement })
+    end: (_subtask: Subtask, outcome: Outcome, settlement: Settlement) => ended.push({ outcome, settlement })
   } as unknown as SubtaskQueue
   peers.idle = { busy: () => {}, maybeIdle: () => {}, woken: () => {} } as unknown as Idle
   const { port1, port2 } = new MessageChannel()
@@ -47,7 +47,7 @@ const stolenSubtask = () => {
         Protocol.StolenResult,
         stolen!.slot,
         stolen!.token,
-        Protocol.Outcome.Success,
+        Protocol.Report.Success,
         5,
         1
       ] satisfies Protocol.StolenResultMessage

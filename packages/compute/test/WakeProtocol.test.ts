@@ -26,7 +26,7 @@ const world = (scenario: Scenario, makeIdle: (host: IdleHost, defer: (check: () 
   const inbox = [0, 0]
   let published = 0
   let workDone = 0
-  const messages: Array<Array<"Drain" | "Wake">> = [[], []]
+  const messages: Array<Array<"Wake">> = [[], []]
   const checkPending = [false, false]
   const regions = [Region.allocate(0), Region.allocate(0)]
   const idles: Array<Idle> = []
@@ -63,12 +63,12 @@ const world = (scenario: Scenario, makeIdle: (host: IdleHost, defer: (check: () 
     }))
   }
 
-  /** The main thread: writes each batch, then wakes the worker if it is hungry (one step each). */
+  /** The main thread: writes each batch, then feeds and wakes the worker if it is hungry (one step each). */
   function* mainThread(): Generator<void, void> {
     for (const w of scenario.batches) {
       inbox[w]!++
       yield
-      if (regions[w]!.claimToWake()) messages[w]!.push("Drain")
+      if (regions[w]!.feedIfHungry()) messages[w]!.push("Wake")
       yield
     }
   }

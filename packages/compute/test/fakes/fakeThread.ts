@@ -75,14 +75,14 @@ export class FakeThread implements Thread.WorkerThread {
   }
 
   /** Reports how a task ended, as the worker runtime does (`value` already encoded), after `runMs` in its handler. */
-  report(id: number, outcome: Protocol.Outcome, value: unknown, runMs = 0): void {
+  report(id: number, outcome: Protocol.Report, value: unknown, runMs = 0): void {
     const results = Protocol.resultsMessage()
     Protocol.pushResult(results, id, outcome, value, runMs)
     this.messageListener!(results)
   }
 
   succeed(id: number, value: unknown, runMs = 0): void {
-    this.report(id, Protocol.Outcome.Success, value, runMs)
+    this.report(id, Protocol.Report.Success, value, runMs)
   }
 
   exit(code: number): void {

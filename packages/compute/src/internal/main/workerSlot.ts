@@ -151,7 +151,7 @@ export class WorkerSlot {
       if (placed) inbox.writePosted()
     }
     // Written first, then the wake-up: see worker/idle.md.
-    if (this.region.claimToWake()) this.thread.postMessage([Protocol.Drain] satisfies Protocol.DrainMessage)
+    if (this.region.feedIfHungry()) this.thread.postMessage([Protocol.Wake] satisfies Protocol.WakeMessage)
   }
 
   /**

@@ -3,7 +3,7 @@
  * the injector queue of Rayon's design. Writing a batch of tasks costs the main thread a few stores per task; a
  * `postMessage` costs a few microseconds per message, most of it spent waking the worker, which is not needed while the
  * worker is awake: between tasks, and while it spins idle, it reads the ring itself. Only a worker gone to sleep (its
- * event loop waiting for messages, its `hungry` flag set) is woken, with a one-word `Drain` message.
+ * event loop waiting for messages, its `hungry` flag set) is woken, with a one-word `Wake` message.
  *
  * One writer (the main thread), one reader (the worker). A record is written below the tail, then the tail is moved
  * with an atomic store, which publishes it; the reader moves the head once it is done with a record.

@@ -2,7 +2,7 @@
  * A worker's shared region: memory every thread of the pool can read, written by its worker. It holds how the
  * worker's subtasks ended (the main thread reads these for the stats, without a message per subtask) and whether the
  * worker is hungry (idle, with nothing queued, asleep: a busy peer that hands it work, or the main thread that writes
- * its inbox, claims the flag and wakes it).
+ * its inbox, feeds it — swaps the flag back to 0 — and wakes it).
  */
 import type { Outcome } from "../wire/outcome.ts"
 import { outcomes } from "../wire/outcome.ts"
@@ -75,15 +75,15 @@ export class Region {
   }
 
   /** Takes the worker's hunger for oneself: true for exactly one of the peers that try at once. */
-  claimHunger(): boolean {
+  feed(): boolean {
     return Atomics.compareExchange(this.flags, Flag.hungry, 1, 0) === 1
   }
 
   /**
    * A giver's side (the main thread after writing the inbox, a peer after publishing a subtask), once its work is
-   * visible: claims the worker's hunger; true when the caller must wake it. See `worker/idle.md`.
+   * visible: feeds the worker if it is hungry; true when the caller must wake it. See `worker/idle.md`.
    */
-  claimToWake(): boolean {
-    return this.hungry && this.claimHunger()
+  feedIfHungry(): boolean {
+    return this.hungry && this.feed()
   }
 }

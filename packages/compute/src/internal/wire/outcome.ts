@@ -1,7 +1,15 @@
 /**
- * How a task ended, in one vocabulary from the pool's settlement to the metrics snapshot: six outcomes, each named
+ * How a task ended, in one vocabulary from the worker's report to the metrics snapshot: six outcomes, each named
  * once. The public `PoolStats` keeps its own field names (`succeeded`, `failed`, `defects`...); `toStats`
  * (`main/poolState.ts`) is the one place that translates, for the worker pool and `layerInline` alike.
+ *
+ * The words for an ending, everywhere in `internal/`:
+ * - a worker **reports** how a handler call ended: a `Protocol.Report` code and a value, on the wire;
+ * - the main thread (or the owner of a subtask) reads the report into a **settlement**: what it means, with its
+ *   detail (`Settlement`, `settlement.ts`: a crash with its worker and exit code, an encoding error with its side);
+ * - each settlement is counted as one of the six **outcomes** below (`outcomeOf`);
+ * - a job or a subtask **ends** through one function that counts its outcome once (`Dispatcher.end`,
+ *   `SubtaskQueue.end`), then **settles** its waiter: hands the settlement to the caller or the parent.
  */
 import * as Cause from "effect/Cause"
 import type * as Exit from "effect/Exit"

@@ -134,9 +134,12 @@ export type PeerMessage = readonly [tag: typeof Peer, peerId: number, region: Sh
 export const PeerLost = 6
 export type PeerLostMessage = readonly [tag: typeof PeerLost, peerId: number, exitCode: number, why: string]
 
-/** main -> worker: tasks wait in your inbox (sent only to a worker asleep: hungry, see `region.ts`). */
-export const Drain = 7
-export type DrainMessage = readonly [tag: typeof Drain]
+/**
+ * main -> worker, and worker -> peer: you were hungry and a giver fed you: work waits (in your inbox, or in the
+ * giver's steal slots). Sent only to a worker asleep; see `worker/idle.md`.
+ */
+export const Wake = 7
+export type WakeMessage = readonly [tag: typeof Wake]
 
 /** What the main thread sends a worker. */
 export type ToWorker =
@@ -147,7 +150,7 @@ export type ToWorker =
   | RetireMessage
   | PeerMessage
   | PeerLostMessage
-  | DrainMessage
+  | WakeMessage
 
 /** worker -> main: the entry loaded and the per-worker Layer built. */
 export const Ready = 10
@@ -157,25 +160,25 @@ export type ReadyMessage = readonly [tag: typeof Ready]
 export const StartFailed = 11
 export type StartFailedMessage = readonly [tag: typeof StartFailed, error: ErrorInfo]
 
-/** worker -> main: outcomes of tasks, four fields per task: `id, Outcome, value, runMs`. */
+/** worker -> main: outcomes of tasks, four fields per task: `id, Report, value, runMs`. */
 export const Results = 12
 export type ResultsMessage = [tag: typeof Results, ...entries: Array<unknown>]
 const ResultEntry = 4
 
 export const resultsMessage = (): ResultsMessage => [Results]
 
-export const pushResult = (message: ResultsMessage, id: number, outcome: Outcome, value: unknown, runMs: number) => {
-  message.push(id, outcome, value, runMs)
+export const pushResult = (message: ResultsMessage, id: number, report: Report, value: unknown, runMs: number) => {
+  message.push(id, report, value, runMs)
 }
 
 export const hasResults = (message: ResultsMessage): boolean => message.length > 1
 
 export const forEachResult = (
   message: ResultsMessage,
-  f: (id: number, outcome: Outcome, value: unknown, runMs: number) => void
+  f: (id: number, report: Report, value: unknown, runMs: number) => void
 ): void => {
   for (let i = 1; i < message.length; i += ResultEntry) {
-    f(message[i] as number, message[i + 1] as Outcome, message[i + 2], message[i + 3] as number)
+    f(message[i] as number, message[i + 1] as Report, message[i + 2], message[i + 3] as number)
   }
 }
 
@@ -239,17 +242,13 @@ export type FromWorker =
   | CancelChildMessage
   | SubtaskTallyMessage
 
-/** worker -> peer: you were claimed hungry, and there may be work to steal. */
-export const Wake = 20
-export type WakeMessage = readonly [tag: typeof Wake]
-
 /** thief -> owner: how a subtask it stole from the owner's steal slots ended (`token` names it there). */
 export const StolenResult = 21
 export type StolenResultMessage = readonly [
   tag: typeof StolenResult,
   slot: number,
   token: number,
-  outcome: Outcome,
+  report: Report,
   value: unknown,
   runMs: number
 ]
@@ -261,8 +260,11 @@ export type CancelStolenMessage = readonly [tag: typeof CancelStolen, token: num
 /** What a worker sends a peer. */
 export type FromPeer = WakeMessage | StolenResultMessage | CancelStolenMessage
 
-/** The outcome of one task, as reported by its worker. */
-export const Outcome = {
+/**
+ * How one task ended, as its worker reports it: a code on the wire. The main thread reads it into a `Settlement`
+ * (`settlement.ts`: what it means, with its detail), which is counted as one of the six outcomes (`outcome.ts`).
+ */
+export const Report = {
   /** value: the encoded success */
   Success: 0,
   /** value: the encoded typed failure */
@@ -280,7 +282,7 @@ export const Outcome = {
   /** value: an encoded ComputeError the handler failed with (a subtask it spawned failed that way) */
   ComputeFailure: 7
 } as const
-export type Outcome = (typeof Outcome)[keyof typeof Outcome]
+export type Report = (typeof Report)[keyof typeof Report]
 
 /** A plain-data description of an error, safe to clone across threads. */
 export interface ErrorInfo {

@@ -174,29 +174,29 @@ export const fromWorker = (
   task: ComputeTask.Any,
   kind: Protocol.Kind,
   workerId: number,
-  outcome: Protocol.Outcome,
+  outcome: Protocol.Report,
   value: unknown
 ): Settlement => {
   switch (outcome) {
-    case Protocol.Outcome.Success:
+    case Protocol.Report.Success:
       return decoded(task, kind, { _tag: "Success", value })
-    case Protocol.Outcome.Failure:
+    case Protocol.Report.Failure:
       return decoded(task, kind, { _tag: "Failure", error: value })
-    case Protocol.Outcome.Defect:
+    case Protocol.Report.Defect:
       return { _tag: "Defect", workerId: workerId, info: value as Protocol.ErrorInfo }
-    case Protocol.Outcome.Interrupted:
+    case Protocol.Report.Interrupted:
       return { _tag: "Interrupted" }
-    case Protocol.Outcome.NotServed:
+    case Protocol.Report.NotServed:
       return { _tag: "NotServed" }
-    case Protocol.Outcome.ComputeFailure:
+    case Protocol.Report.ComputeFailure:
       return { _tag: "ComputeFailure", encoded: value }
-    case Protocol.Outcome.PayloadUndecodable:
+    case Protocol.Report.PayloadUndecodable:
       return {
         _tag: "Encoding",
         direction: "payload",
         message: `the worker could not decode the payload of task "${task.name}": ${String(value)}`
       }
-    case Protocol.Outcome.ResultUnsendable:
+    case Protocol.Report.ResultUnsendable:
       return { _tag: "Encoding", direction: "result", message: `task "${task.name}": ${String(value)}` }
   }
 }

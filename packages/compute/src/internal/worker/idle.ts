@@ -71,7 +71,7 @@ export class Idle {
   }
 
   /**
-   * Woken: the main thread (`Drain`) or a peer (`Wake`) claimed this worker's hunger after it gave it work. The work
+   * Woken (`Wake`): the main thread or a peer fed this worker (took its hunger) after it gave it work. The work
    * may be gone by now (read while the worker looked for work itself, or stolen by another peer): then the worker is
    * idle again and must say so once more, or no one, finding it not hungry, would ever wake it.
    */
@@ -87,12 +87,12 @@ export class Idle {
 
   /**
    * A giver's side: `count` pieces of work were just made visible (published in the steal slots); wakes as many
-   * hungry peers. Each hunger is claimed by compare-and-swap, so one sleeper is woken by one giver, once.
+   * hungry peers. Each is fed by compare-and-swap, so one sleeper is woken by one giver, once.
    */
   wakeHungry<P extends Sleeper>(peers: Iterable<P>, count: number, wake: (peer: P) => void): void {
     if (count === 0) return
     for (const peer of peers) {
-      if (!peer.region.claimToWake()) continue
+      if (!peer.region.feedIfHungry()) continue
       wake(peer)
       if (--count === 0) return
     }
@@ -124,8 +124,8 @@ export class Idle {
    * The idle check, as steps: each `yield` stands where another thread may act, between two reads or writes of
    * shared memory. Out of work, the worker says it is hungry, then looks once more: a giver that made work visible
    * before the flag was set may have found it not hungry, and will not wake it; one that does so after sees the flag,
-   * claims it and wakes the worker. The flag stays set while the worker looks (cleared, a giver then would do
-   * neither); work seen is taken only with the flag claimed back; if a giver claimed it first, its wake-up is on the
+   * feeds it and wakes the worker. The flag stays set while the worker looks (cleared, a giver then would do
+   * neither); work seen is taken only once the worker has fed itself; if a giver fed it first, its wake-up is on the
    * way.
    */
   protected *settle(): Generator<void, void> {
@@ -139,7 +139,7 @@ export class Idle {
       yield
       if (!(host.inboxReadable() || host.canSteal())) return
       yield
-      if (!region.claimHunger()) return
+      if (!region.feed()) return
       yield
       if (this.findWork()) return
       yield

@@ -130,7 +130,7 @@ export const make = (port: MessagePort, threads: number, queue: SubtaskQueue, pi
     const subtask = atMain.get(requestId)
     if (subtask === undefined) return
     atMain.delete(requestId)
-    queue.finishElsewhere(subtask, decoded(subtask.task, subtask.kind, settlement))
+    queue.endElsewhere(subtask, decoded(subtask.task, subtask.kind, settlement))
   }
 
   return { forTask, sendToMain, onChildResult }

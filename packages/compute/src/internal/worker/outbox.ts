@@ -26,7 +26,7 @@ export class Outbox {
   }
 
   /** Queues a task's outcome; outside a Run message it goes out once the worker has read what waits on its port. */
-  add(id: number, outcome: Protocol.Outcome, value: unknown, runMs: number): void {
+  add(id: number, outcome: Protocol.Report, value: unknown, runMs: number): void {
     Protocol.pushResult(this.message, id, outcome, value, runMs)
     if (!this.inRun) this.flushSoon()
   }
@@ -72,7 +72,7 @@ export class Outbox {
     }
   }
 
-  private readonly sendOne = (id: number, outcome: Protocol.Outcome, value: unknown, runMs: number): void => {
+  private readonly sendOne = (id: number, outcome: Protocol.Report, value: unknown, runMs: number): void => {
     const single = Protocol.resultsMessage()
     Protocol.pushResult(single, id, outcome, value, runMs)
     try {
@@ -82,7 +82,7 @@ export class Outbox {
       Protocol.pushResult(
         unsendable,
         id,
-        Protocol.Outcome.ResultUnsendable,
+        Protocol.Report.ResultUnsendable,
         `the result could not be sent to the main thread: ${Protocol.errorInfo(cause).message}`,
         runMs
       )

@@ -38,7 +38,7 @@ export interface PeersHost {
     task: ComputeTask.Any,
     stolen: Stolen,
     isCancelled: () => boolean,
-    done: (outcome: Protocol.Outcome, value: unknown) => void
+    done: (outcome: Protocol.Report, value: unknown) => void
   ) => (() => void) | undefined
   /** the retiring worker answered the last subtask it stole: it may leave */
   readonly leave: () => void
@@ -118,7 +118,7 @@ export class Peers {
     if (subtask === undefined || subtask.token !== token) return
     this.unpublish(slot, subtask)
     const settlement = fromWorker(subtask.task, subtask.kind, thief, outcome, value)
-    this.queue.finish(subtask, outcomeOf(settlement), settlement, runMs)
+    this.queue.end(subtask, outcomeOf(settlement), settlement, runMs)
   }
 
   private unpublish(slot: number, subtask: Subtask): void {
@@ -169,7 +169,7 @@ export class Peers {
     const { slot, token } = stolen
     const started = performance.now()
     let answered = false
-    const answer = (outcome: Protocol.Outcome, value: unknown) => {
+    const answer = (outcome: Protocol.Report, value: unknown) => {
       answered = true
       owner.stolen.delete(token)
       this.stolenRunning--
@@ -179,7 +179,7 @@ export class Peers {
       else this.idle.maybeIdle()
     }
     const task = this.host.registry.get(stolen.name)
-    if (task === undefined) return answer(Protocol.Outcome.NotServed, undefined)
+    if (task === undefined) return answer(Protocol.Report.NotServed, undefined)
     const stop = this.host.start(task, stolen, () => owner.gone || owner.slots.isCancelRequested(slot), answer)
     if (stop !== undefined && !answered) owner.stolen.set(token, stop)
   }
@@ -243,7 +243,7 @@ export class Peers {
       const subtask = this.published[slot]
       if (subtask === undefined || this.slots.thiefOf(slot) !== peerId) continue
       this.unpublish(slot, subtask)
-      this.queue.finish(subtask, "crashed", {
+      this.queue.end(subtask, "crashed", {
         _tag: "Crashed",
         workerId: peerId,
         exitCode,
@@ -257,7 +257,7 @@ const send = (
   port: MessagePort,
   slot: number,
   token: number,
-  outcome: Protocol.Outcome,
+  outcome: Protocol.Report,
   value: unknown,
   runMs: number
 ): void => {
@@ -270,7 +270,7 @@ const send = (
         Protocol.StolenResult,
         slot,
         token,
-        Protocol.Outcome.ResultUnsendable,
+        Protocol.Report.ResultUnsendable,
         message,
         runMs
       ] satisfies Protocol.StolenResultMessage

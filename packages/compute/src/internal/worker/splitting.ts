@@ -45,7 +45,7 @@ export type Piece = readonly [
 export interface PieceRun extends Parent {
   /** set while it waits on its halves: stops them */
   interrupt: (() => void) | undefined
-  readonly done: (outcome: Protocol.Outcome, value: unknown) => void
+  readonly done: (outcome: Protocol.Report, value: unknown) => void
 }
 
 /** Items whose serialised size estimates how many fit in a steal slot. */
@@ -100,7 +100,7 @@ export class Pieces {
     const settled = (index: 0 | 1) => (settlement: Settlement) => {
       if (settlement._tag === "Success") {
         results[index] = settlement.value as ReadonlyArray<unknown>
-        if (--waiting === 0) run.done(Protocol.Outcome.Success, results[0]!.concat(results[1]!))
+        if (--waiting === 0) run.done(Protocol.Report.Success, results[0]!.concat(results[1]!))
         return
       }
       run.interrupt = undefined
@@ -116,7 +116,7 @@ export class Pieces {
       run.interrupt = undefined
       let stopping = 2
       const stopped = () => {
-        if (--stopping === 0) run.done(Protocol.Outcome.Interrupted, undefined)
+        if (--stopping === 0) run.done(Protocol.Report.Interrupted, undefined)
       }
       for (const half of halves) this.queue.cancel(half, stopped)
     }
@@ -130,19 +130,19 @@ export class Pieces {
 const passUp = (task: ComputeTask.Any, settlement: Settlement, done: PieceRun["done"]): void => {
   switch (settlement._tag) {
     case "Success":
-      return done(Protocol.Outcome.Success, settlement.value)
+      return done(Protocol.Report.Success, settlement.value)
     case "Failure":
-      return done(Protocol.Outcome.Failure, settlement.error)
+      return done(Protocol.Report.Failure, settlement.error)
     case "ComputeFailure":
-      return done(Protocol.Outcome.ComputeFailure, settlement.encoded)
+      return done(Protocol.Report.ComputeFailure, settlement.encoded)
     case "Defect":
-      return done(Protocol.Outcome.Defect, settlement.info)
+      return done(Protocol.Report.Defect, settlement.info)
     case "Interrupted":
-      return done(Protocol.Outcome.Interrupted, undefined)
+      return done(Protocol.Report.Interrupted, undefined)
     default: {
       const encoded = Codec.encode(ComputeError as any, poolError(task, settlement))
-      if (encoded.ok) return done(Protocol.Outcome.ComputeFailure, encoded.value)
-      return done(Protocol.Outcome.ResultUnsendable, `a piece's pool error could not be encoded: ${encoded.error}`)
+      if (encoded.ok) return done(Protocol.Report.ComputeFailure, encoded.value)
+      return done(Protocol.Report.ResultUnsendable, `a piece's pool error could not be encoded: ${encoded.error}`)
     }
   }
 }

@@ -102,13 +102,13 @@ export interface QueueHost {
   readonly tally: (taskName: string, outcome: Outcome, runMs: number | undefined) => void
   /** the peers' regions, to find a hungry one */
   readonly peers: () => Iterable<Peer>
-  /** starts the subtask's handler; its ending comes back through {@link SubtaskQueue.finish} */
+  /** starts the subtask's handler; its ending comes back through {@link SubtaskQueue.end} */
   readonly run: (subtask: Subtask) => void
   /** Publishes the subtask in this worker's steal slots (it stays queued here too); false if it cannot be. */
   readonly publish: (subtask: Subtask) => boolean
   /** Sends the subtask to the main thread's scheduler instead; false if it cannot be sent. */
   readonly sendToMain: (subtask: Subtask) => boolean
-  /** Tells a peer (its hunger claimed) that there is work to steal. */
+  /** Tells a peer (just fed: see `idle.md`) that there is work to steal. */
   readonly wake: (peer: Peer) => void
   /** Takes a published subtask back to run it here; false when a peer stole it (it is away then). */
   readonly reclaim: (subtask: Subtask) => boolean
@@ -127,7 +127,7 @@ const resolved = Promise.resolve()
 export class SubtaskQueue {
   /** oldest first; this worker takes from the end */
   private readonly items: Array<Subtask> = []
-  private draining = false
+  private runningQueued = false
   private scheduled = false
   private closed = false
   private readonly host: QueueHost
@@ -139,14 +139,14 @@ export class SubtaskQueue {
     this.host.region.submitted(1)
     this.items.push(subtask)
     this.host.idle.busy()
-    if (!this.draining && !this.scheduled) {
+    if (!this.runningQueued && !this.scheduled) {
       this.scheduled = true
-      resolved.then(this.drain)
+      resolved.then(this.runQueued)
     }
   }
 
   /** A subtask this worker ran (or lent and got back the outcome of) ended; `outcome` as reported. */
-  finish(subtask: Subtask, outcome: Outcome, settlement: Settlement, runMs?: number): void {
+  end(subtask: Subtask, outcome: Outcome, settlement: Settlement, runMs?: number): void {
     if (subtask.state === SubtaskState.Done) return
     const cancelled = subtask.isCancelled()
     const counted = cancelled ? "interrupted" : outcome
@@ -156,7 +156,7 @@ export class SubtaskQueue {
   }
 
   /** A subtask the main thread ran and counted ended. */
-  finishElsewhere(subtask: Subtask, settlement: Settlement): void {
+  endElsewhere(subtask: Subtask, settlement: Settlement): void {
     if (subtask.state === SubtaskState.Done) return
     subtask.settle(subtask.isCancelled() ? interrupted : settlement)
   }
@@ -179,7 +179,7 @@ export class SubtaskQueue {
     switch (subtask.state) {
       case SubtaskState.Queued:
         // Left in the array; the queue skips it.
-        return this.finish(subtask, "interrupted", interrupted)
+        return this.end(subtask, "interrupted", interrupted)
       case SubtaskState.Running:
         return subtask.interrupt?.()
       case SubtaskState.Away:
@@ -199,9 +199,9 @@ export class SubtaskQueue {
   }
 
   /** Runs queued subtasks newest first, offering the oldest waiting ones to peers as it goes. */
-  private readonly drain = (): void => {
+  private readonly runQueued = (): void => {
     this.scheduled = false
-    this.draining = true
+    this.runningQueued = true
     const started = performance.now()
     try {
       for (let subtask = this.items.pop(); subtask !== undefined; subtask = this.items.pop()) {
@@ -216,12 +216,12 @@ export class SubtaskQueue {
         this.host.run(subtask)
         if (this.items.length > 0 && performance.now() - started >= runBudgetMs) {
           this.scheduled = true
-          setImmediate(this.drain)
+          setImmediate(this.runQueued)
           return
         }
       }
     } finally {
-      this.draining = false
+      this.runningQueued = false
     }
     this.host.idle.maybeIdle()
   }
@@ -244,8 +244,8 @@ export class SubtaskQueue {
         offered++
         index++
       } else if (peer.region.hungry) {
-        // Only looked at, not claimed: the peer is still hungry for whoever else has work, the main thread included
-        // (a claim given back would hide it from one that looked meanwhile, and that one would not wake the peer).
+        // Only looked at, not fed: the peer is still hungry for whoever else has work, the main thread included
+        // (fed and then made hungry again, it would be hidden from one that looked meanwhile, who would not wake it).
         if (this.host.sendToMain(subtask)) this.items.splice(index, 1)
         else index++
       } else index++

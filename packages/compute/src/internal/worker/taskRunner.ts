@@ -25,7 +25,7 @@ import type { Piece, Pieces } from "./splitting.ts"
 import type { Parent, Subtask, SubtaskQueue } from "./subtaskQueue.ts"
 
 /** Takes a handler call's encoded outcome; called once per call. */
-type Done = (outcome: Protocol.Outcome, value: unknown) => void
+type Done = (outcome: Protocol.Report, value: unknown) => void
 
 /** Whether a run was interrupted: its claim cell, its steal slot, or its parent (see {@link Parent}). */
 interface CancelSource {
@@ -85,26 +85,26 @@ export const stop = (state: Running) => {
 const ignore = () => {}
 
 /** Encodes a handler's value with its schema; one that does not match is reported as unsendable. */
-const encodeOutcome = (schema: ComputeTask.TaskSchema, outcome: Protocol.Outcome, value: unknown, done: Done) => {
+const encodeOutcome = (schema: ComputeTask.TaskSchema, outcome: Protocol.Report, value: unknown, done: Done) => {
   const encoded = Codec.encode(schema, value)
   if (encoded.ok) done(outcome, encoded.value)
-  else done(Protocol.Outcome.ResultUnsendable, `the handler's result does not match its schema: ${encoded.error}`)
+  else done(Protocol.Report.ResultUnsendable, `the handler's result does not match its schema: ${encoded.error}`)
 }
 
 /** The encoded outcome of an Effect handler's fiber. */
 const exitOutcome = (task: ComputeTask.Any, exit: Exit.Exit<unknown, unknown>, done: Done) => {
-  if (Exit.isSuccess(exit)) return encodeOutcome(task.success, Protocol.Outcome.Success, exit.value, done)
+  if (Exit.isSuccess(exit)) return encodeOutcome(task.success, Protocol.Report.Success, exit.value, done)
   const failure = Cause.findErrorOption(exit.cause)
   if (failure._tag === "Some") {
     // A subtask's pool error (a crash deep in a tree of tasks, say) goes up as itself, whatever the task's schema.
     if (isComputeError(failure.value)) {
-      return encodeOutcome(ComputeError as any, Protocol.Outcome.ComputeFailure, failure.value, done)
+      return encodeOutcome(ComputeError as any, Protocol.Report.ComputeFailure, failure.value, done)
     }
-    return encodeOutcome(task.failure, Protocol.Outcome.Failure, failure.value, done)
+    return encodeOutcome(task.failure, Protocol.Report.Failure, failure.value, done)
   }
-  if (Cause.hasInterruptsOnly(exit.cause)) return done(Protocol.Outcome.Interrupted, undefined)
+  if (Cause.hasInterruptsOnly(exit.cause)) return done(Protocol.Report.Interrupted, undefined)
   const info = Protocol.errorInfo(Cause.squash(exit.cause))
-  done(Protocol.Outcome.Defect, info.stack === undefined ? { ...info, stack: Cause.pretty(exit.cause) } : info)
+  done(Protocol.Report.Defect, info.stack === undefined ? { ...info, stack: Cause.pretty(exit.cause) } : info)
 }
 
 /** What running a handler needs that is built after the runner (each needs the other): set once, before any task. */
@@ -128,7 +128,7 @@ export const makeTaskRunner = (
   /** tasks from the main thread that went async, by id: what a Cancel stops */
   const running = new Map<number, Running>()
 
-  const finish = (id: number, outcome: Protocol.Outcome, value: unknown, runMs: number) => {
+  const endTask = (id: number, outcome: Protocol.Report, value: unknown, runMs: number) => {
     running.delete(id)
     outbox.add(id, outcome, value, runMs)
   }
@@ -140,9 +140,9 @@ export const makeTaskRunner = (
 
   // A worker ends each handler call by handing its encoded outcome to the task's `done`.
   const handling: HandlerCall.Handling<Running, void> = {
-    success: (task, run, value) => encodeOutcome(task.success, Protocol.Outcome.Success, value, run.done),
-    defect: (_task, run, thrown) => run.done(Protocol.Outcome.Defect, Protocol.errorInfo(thrown)),
-    interrupted: (_task, run) => run.done(Protocol.Outcome.Interrupted, undefined),
+    success: (task, run, value) => encodeOutcome(task.success, Protocol.Report.Success, value, run.done),
+    defect: (_task, run, thrown) => run.done(Protocol.Report.Defect, Protocol.errorInfo(thrown)),
+    interrupted: (_task, run) => run.done(Protocol.Report.Interrupted, undefined),
     effect: (task, run, returned) => {
       let exited = false
       // Each Effect handler gets the pool as a service, as itself: subtasks it spawns are counted as its own.
@@ -176,7 +176,7 @@ export const makeTaskRunner = (
       return wiring.pieces.split(task, piece, state) ? state : runChunk(task, piece[0], state)
     }
     const decoded = Codec.decode(task.payload, encodedPayload)
-    if (!decoded.ok) state.done(Protocol.Outcome.PayloadUndecodable, decoded.error)
+    if (!decoded.ok) state.done(Protocol.Report.PayloadUndecodable, decoded.error)
     else HandlerCall.invoke(task, decoded.value, state, state, handling)
     return state
   }
@@ -192,12 +192,12 @@ export const makeTaskRunner = (
     // The pool took this task back before it started (interrupted, or moved to another worker): nothing to say.
     if (Atomics.compareExchange(claims, claim, id, Protocol.Claim.Started) !== id) return
     const task = registry.get(name)
-    if (task === undefined) return finish(id, Protocol.Outcome.NotServed, undefined, 0)
+    if (task === undefined) return endTask(id, Protocol.Report.NotServed, undefined, 0)
     let finished = false
     const started = performance.now()
     const state = new Running(workerId, id, trace, claimCancel(claim), (outcome, value) => {
       finished = true
-      finish(id, outcome, value, performance.now() - started)
+      endTask(id, outcome, value, performance.now() - started)
     })
     const stoppable = execute(task, kind, encodedPayload, state)
     if (!finished) running.set(id, stoppable)
@@ -207,17 +207,17 @@ export const makeTaskRunner = (
   const runSubtask = (subtask: Subtask) => {
     const { kind, task } = subtask
     const started = performance.now()
-    const report = (outcome: Protocol.Outcome, value: unknown) => {
+    const end = (outcome: Protocol.Report, value: unknown) => {
       const settlement = fromWorker(task, kind, workerId, outcome, value)
-      wiring.queue.finish(subtask, outcomeOf(settlement), settlement, performance.now() - started)
+      wiring.queue.end(subtask, outcomeOf(settlement), settlement, performance.now() - started)
     }
     // Served here or not decides, as it would on any worker the subtask could have gone to.
-    if (registry.get(task.name) !== task) return report(Protocol.Outcome.NotServed, undefined)
+    if (registry.get(task.name) !== task) return end(Protocol.Report.NotServed, undefined)
     let finished = false
     const state = new Running(workerId, subtask.rootId, subtask.trace, subtask, (outcome, value) => {
       finished = true
       subtask.interrupt = undefined
-      report(outcome, value)
+      end(outcome, value)
     })
     const stoppable = execute(task, kind, subtask.encoded, state)
     if (!finished) subtask.interrupt = () => stop(stoppable)
@@ -232,12 +232,12 @@ export const makeTaskRunner = (
     const results: Array<unknown> = []
     let finished = false
     let looping = false
-    const end = (outcome: Protocol.Outcome, value: unknown) => {
+    const end = (outcome: Protocol.Report, value: unknown) => {
       finished = true
       outer.done(outcome, value)
     }
     const onItem: Done = (outcome, value) => {
-      if (outcome !== Protocol.Outcome.Success) return end(outcome, value)
+      if (outcome !== Protocol.Report.Success) return end(outcome, value)
       results.push(value)
       if (!looping) loop()
     }
@@ -249,15 +249,15 @@ export const makeTaskRunner = (
       // oxlint-disable-next-line no-unmodified-loop-condition
       while (!finished && results.length < items.length) {
         const index = results.length
-        if ((index & 63) === 0 && context.isInterrupted()) return end(Protocol.Outcome.Interrupted, undefined)
+        if ((index & 63) === 0 && context.isInterrupted()) return end(Protocol.Report.Interrupted, undefined)
         const decoded = Codec.decode(task.payload, items[index])
-        if (!decoded.ok) return end(Protocol.Outcome.PayloadUndecodable, `item ${index}: ${decoded.error}`)
+        if (!decoded.ok) return end(Protocol.Report.PayloadUndecodable, `item ${index}: ${decoded.error}`)
         HandlerCall.invoke(task, decoded.value, context, state, handling)
         // The item went async: onItem resumes the loop when it settles.
         if (!finished && results.length === index) break
       }
       looping = false
-      if (!finished && results.length === items.length) end(Protocol.Outcome.Success, results)
+      if (!finished && results.length === items.length) end(Protocol.Report.Success, results)
     }
     loop()
     return state

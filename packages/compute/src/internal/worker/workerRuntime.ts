@@ -174,7 +174,7 @@ export const start = (options: WorkerRuntimeOptions): void => {
         return runner.cancel(message[1])
       case Protocol.ChildResult:
         return pool.onChildResult(message[1], message[2])
-      case Protocol.Drain:
+      case Protocol.Wake:
         return idle.woken()
       case Protocol.Retire:
         readInbox()
