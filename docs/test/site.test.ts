@@ -155,7 +155,7 @@ describe.skipIf(chromium === undefined)("the docs site in Chromium", () => {
       args: ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"]
     })
     // Every page the site links to, from the home page and the API reference's index, three tabs at a time.
-    const queue = ["/", "/api/index.html"]
+    const queue = ["/", "/api/"]
     const queued = new Set(queue)
     const crawl = async () => {
       for (let path = queue.shift(); path !== undefined; path = queue.shift()) {
