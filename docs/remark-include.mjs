@@ -20,10 +20,13 @@ const timeline = () => {
   if (pictures.length === 0) {
     return [{
       type: "paragraph",
-      children: [{
-        type: "text",
-        value: "(No timeline drawn yet: `npm run bench:timeline` draws them into docs/public/timeline.)"
-      }]
+      children: [
+        { type: "text", value: "(No timeline drawn yet: " },
+        { type: "inlineCode", value: "npm run bench:timeline" },
+        { type: "text", value: " draws them into " },
+        { type: "inlineCode", value: "docs/public/timeline" },
+        { type: "text", value: ".)" }
+      ]
     }]
   }
   return pictures.map((name) => ({
