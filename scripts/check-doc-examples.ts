@@ -1,6 +1,7 @@
 /**
  * Type-checks every ```ts example in the JSDoc of packages/compute/src, the way Effect's docgen checks its own, and
- * every ```ts block of README.md, CONTRIBUTING.md and the site's pages (docs/src/content/docs): each example becomes a
+ * every ```ts block of README.md, CONTRIBUTING.md, the site's pages (docs/src/content/docs) and the API reference's
+ * own (docs/index.md, docs/example-tasks.md): each example becomes a
  * module of its own in a scratch folder under build/ (git-ignored; inside the repo so `effect`, `effect-compute` and
  * the rest resolve from the root node_modules), compiled by the repo's `tsc` with the repo's `tsconfig.base.json`. An
  * example's `import ... from "./tasks.ts"` gets docs/examples/tasks.ts, the example tasks. Failures are reported at
@@ -37,7 +38,10 @@ import { dirname, join, relative, resolve } from "node:path"
 const root = resolve(import.meta.dirname, "..")
 const sources = resolve(root, "packages/compute/src")
 const pages = resolve(root, "docs/src/content/docs")
-const markdownFiles = [resolve(root, "README.md"), resolve(root, "CONTRIBUTING.md")]
+// README, CONTRIBUTING, and the API reference's own pages (TypeDoc's readme and project documents)
+const markdownFiles = ["README.md", "CONTRIBUTING.md", "docs/index.md", "docs/example-tasks.md"].map((path) =>
+  resolve(root, path)
+)
 const exampleTasks = resolve(root, "docs/examples/tasks.ts")
 const keep = process.argv.includes("--keep")
 
