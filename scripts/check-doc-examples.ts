@@ -1,11 +1,10 @@
 /**
  * Type-checks every ```ts example in the JSDoc of packages/compute/src, the way Effect's docgen checks its own, and
  * every ```ts block of README.md, CONTRIBUTING.md, the site's pages (docs/src/content/docs) and the API reference's
- * own (docs/index.md, docs/example-tasks.md): each example becomes a
- * module of its own in a scratch folder under build/ (git-ignored; inside the repo so `effect`, `effect-compute` and
- * the rest resolve from the root node_modules), compiled by the repo's `tsc` with the repo's `tsconfig.base.json`. An
- * example's `import ... from "./tasks.ts"` gets docs/examples/tasks.ts, the example tasks. Failures are reported at
- * the line of the JSDoc or Markdown they come from.
+ * own (docs/index.md, docs/example-tasks.md): each example becomes a module of its own in a scratch folder under
+ * build/ (git-ignored; inside the repo so `effect`, `effect-compute` and the rest resolve from the root node_modules),
+ * compiled by the repo's `tsc` with the repo's `tsconfig.base.json`. An example's `import ... from "./tasks.ts"` gets
+ * docs/examples/tasks.ts, the example tasks. Failures are reported at the line of the JSDoc or Markdown they come from.
  *
  * In Markdown, the blocks of one section (from a `## ` heading to the next) share a folder, and a block whose first
  * line is `// <name>.ts` is that module, so a section can show a program as its files (the quick start's tasks.ts,
