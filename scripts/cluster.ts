@@ -197,5 +197,15 @@ const program = Effect.gen(function*() {
 const Cluster = layerRunners(names, threadsPerRunner).pipe(Layer.provideMerge(layerDatabase()))
 
 const started = performance.now()
-await Effect.runPromise(Effect.scoped(program).pipe(Effect.provide(Cluster)))
+await Effect.runPromise(
+  Effect.scoped(program).pipe(
+    Effect.provide(Cluster),
+    // Its message names the cause and the way out; a stack would only bury them.
+    Effect.catchTag("DatabaseStartError", (error) =>
+      Effect.sync(() => {
+        console.error(`postgres did not start: ${error.message}`)
+        process.exit(1)
+      }))
+  )
+)
 console.log(`\ndone in ${((performance.now() - started) / 1_000).toFixed(1)} s: runners stopped, postgres stopped`)

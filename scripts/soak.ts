@@ -4,9 +4,16 @@
  * every `--every` seconds, then the trends: heap and RSS growth per minute over the run (least-squares slopes), and
  * RSS growth per worker replacement. What one replacement leaves behind is measured on its own, beside a raw
  * `worker_threads` loop, by packages/compute/test/memory/replacements.ts.
+ *
+ * `--hog N` runs N busy processes beside the pool for the whole run (stopped at its end, or if the soak dies): the
+ * pool's threads then lose their cores at random moments, which is how rare orderings show up.
+ *
+ * At the end every submitted task must have ended. If some have not, the stats are read again after a pause, to tell
+ * a task late in being counted from one lost.
  */
 import { Effect, Fiber } from "effect"
 import { ComputeParallel, ComputePool } from "effect-compute"
+import { spawn } from "node:child_process"
 import { monitorEventLoopDelay } from "node:perf_hooks"
 import { Add, BusyFor, Double, ExitProcess, ParallelFib, Sleep } from "../packages/compute/test/fixtures/tasks.ts"
 
@@ -17,6 +24,7 @@ const flag = (name: string, fallback: number) => {
 }
 const minutes = flag("minutes", 5)
 const everySeconds = flag("every", 15)
+const hogCount = flag("hog", 0)
 const mb = (bytes: number) => Math.round((bytes / 1024 / 1024) * 10) / 10
 
 interface Sample {
@@ -50,6 +58,9 @@ const round = (i: number) =>
     ].map((part) => Effect.exit(part)),
     { concurrency: "unbounded", discard: true }
   )
+
+const endedOf = (stats: ComputePool.PoolStats) =>
+  stats.succeeded + stats.failed + stats.defects + stats.interrupted + stats.crashed + stats.rejected
 
 const program = Effect.gen(function*() {
   const resolutionMs = 10
@@ -88,7 +99,11 @@ const program = Effect.gen(function*() {
   }
   delay.disable()
   const stats = yield* ComputePool.stats
-  return { samples, stats, rounds: i }
+  // Unbalanced: read again after a pause, still inside the pool's scope. Balanced then means late, not lost.
+  const statsLater = endedOf(stats) === stats.submitted && stats.activeTasks === 0
+    ? undefined
+    : yield* Effect.andThen(Effect.sleep("2 seconds"), ComputePool.stats)
+  return { samples, stats, statsLater, rounds: i }
 }).pipe(
   Effect.provide(
     ComputePool.layer({
@@ -101,7 +116,20 @@ const program = Effect.gen(function*() {
   )
 )
 
-const { rounds, samples, stats } = await Effect.runPromise(program)
+const hogs = Array.from(
+  { length: hogCount },
+  () => spawn(process.execPath, ["-e", "for (;;) {}"], { stdio: "ignore" })
+)
+const stopHogs = () => {
+  for (const hog of hogs) hog.kill("SIGKILL")
+}
+process.on("exit", stopHogs)
+if (hogCount > 0) {
+  console.log(`soak: ${hogCount} busy processes beside the pool (pids ${hogs.map((hog) => hog.pid).join(", ")})`)
+}
+
+const { rounds, samples, stats, statsLater } = await Effect.runPromise(program)
+stopHogs()
 // Growth per minute: least-squares slopes over the samples after the first (warm-up) one.
 const points = samples.slice(1)
 const slopeOf = (x: (sample: Sample) => number, y: (sample: Sample) => number) => {
@@ -113,10 +141,11 @@ const slopeOf = (x: (sample: Sample) => number, y: (sample: Sample) => number) =
   return den === 0 ? 0 : points.reduce((a, p) => a + (x(p) - meanX) * (y(p) - meanY), 0) / den
 }
 const perMinute = (y: (sample: Sample) => number) => Math.round(slopeOf((p) => p.second, y) * 60 * 100) / 100
-const ended = stats.succeeded + stats.failed + stats.defects + stats.interrupted + stats.crashed + stats.rejected
+const ended = endedOf(stats)
 console.log(JSON.stringify(
   {
     minutes,
+    hogs: hogCount,
     rounds,
     submitted: stats.submitted,
     ended,
@@ -139,5 +168,6 @@ console.log(JSON.stringify(
   2
 ))
 const ok = ended === stats.submitted && stats.activeTasks === 0
+if (statsLater !== undefined) console.log(JSON.stringify({ statsTwoSecondsLater: statsLater }))
 console.log(ok ? "soak: every task ended" : "soak: FAILED")
 process.exit(ok ? 0 : 1)

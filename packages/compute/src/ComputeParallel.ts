@@ -15,8 +15,8 @@ import * as Stream from "effect/Stream"
 import type { ComputeError } from "./ComputeError.ts"
 import { ComputePool } from "./ComputePool.ts"
 import type * as ComputeTask from "./ComputeTask.ts"
-import { positiveInteger } from "./internal/options.ts"
-import * as Splitting from "./internal/splitting.ts"
+import { positiveInteger } from "./internal/main/options.ts"
+import * as Splitting from "./internal/worker/splitting.ts"
 
 /**
  * How items are grouped into messages.

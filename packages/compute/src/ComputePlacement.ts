@@ -20,7 +20,7 @@ import { performance } from "node:perf_hooks"
 import type { ComputeError } from "./ComputeError.ts"
 import { ComputePool } from "./ComputePool.ts"
 import type * as ComputeTask from "./ComputeTask.ts"
-import * as Here from "./internal/runHere.ts"
+import * as Here from "./internal/worker/runHere.ts"
 
 /**
  * Turns placement validation on (default off): `Effect.provideService(ComputePlacement.ValidatePlacement, true)`.

@@ -22,135 +22,27 @@ import * as Layer from "effect/Layer"
 import * as Tracer from "effect/Tracer"
 import * as Worker from "effect/workers/Worker"
 import { availableParallelism } from "node:os"
-import { type Transferable, Worker as NodeWorker } from "node:worker_threads"
+import { Worker as NodeWorker } from "node:worker_threads"
 import * as ComputeConfig from "./ComputeConfig.ts"
 import { ComputeError, InvalidOptions, WorkerStartFailed } from "./ComputeError.ts"
 import type * as ComputeMetrics from "./ComputeMetrics.ts"
 import type * as ComputeTask from "./ComputeTask.ts"
-import { Dispatcher } from "./internal/dispatcher.ts"
-import * as Inline from "./internal/inline.ts"
-import type { Job } from "./internal/job.ts"
-import * as Options from "./internal/options.ts"
-import * as Outcome from "./internal/outcome.ts"
-import * as Protocol from "./internal/protocol.ts"
-import { Recorder } from "./internal/recorder.ts"
-import { captureServe } from "./internal/serveCapture.ts"
-import { type Settlement, toEffect } from "./internal/settlement.ts"
-import * as Thread from "./internal/thread.ts"
-import type { StartFailure } from "./internal/workers.ts"
+import { Dispatcher } from "./internal/main/dispatcher.ts"
+import * as Inline from "./internal/main/inline.ts"
+import type { Job } from "./internal/main/job.ts"
+import * as Options from "./internal/main/options.ts"
+import * as PoolState from "./internal/main/poolState.ts"
+import { Recorder } from "./internal/main/recorder.ts"
+import * as Thread from "./internal/main/thread.ts"
+import type { StartFailure } from "./internal/main/workers.ts"
+import { type BroadcastOptions, ComputePool, type ExecuteOptions, type PoolStats } from "./internal/service.ts"
+import * as Protocol from "./internal/wire/protocol.ts"
+import { captureServe } from "./internal/wire/serveCapture.ts"
+import { type Settlement, toEffect } from "./internal/wire/settlement.ts"
 
-/**
- * A snapshot of the pool's state and of how every submitted task ended. `submitted` always equals the sum of the
- * outcomes plus the tasks still `active` or queued.
- *
- * @category models
- * @since 0.1.0
- */
-export interface PoolStats {
-  readonly threads: number
-  readonly liveWorkers: number
-  readonly activeTasks: number
-  readonly queuedTasks: number
-  readonly workerRestarts: number
-  /** workers retired after `maxTasksPerWorker`, `maxWorkerAge` or `recycleAboveHeapMb`, and replaced (not crashes) */
-  readonly workerRecycles: number
-  readonly submitted: number
-  readonly succeeded: number
-  /** the task's typed failure, or a `ComputeError` other than a crash (encoding, not served) */
-  readonly failed: number
-  readonly defects: number
-  readonly interrupted: number
-  readonly crashed: number
-  /** never dispatched: the pool was closed, the queue was full (fail-fast), or the payload could not be encoded */
-  readonly rejected: number
-  /** tasks taken back, unstarted, from a worker busy in a long task and run by an idle one (not an outcome) */
-  readonly stolen: number
-}
-
-/**
- * The compute pool.
- *
- * @example
- * ```ts
- * import { Effect } from "effect"
- * import { ComputePool } from "effect-compute"
- * import { Fib } from "./tasks.ts"
- *
- * const program = Effect.gen(function*() {
- *   const pool = yield* ComputePool.ComputePool
- *   return yield* pool.execute(Fib, 30)
- * })
- * ```
- *
- * @category services
- * @since 0.1.0
- */
-export class ComputePool extends Context.Service<ComputePool, {
-  /** The number of worker threads (`0` for `layerInline`). */
-  readonly threads: number
-  /** Runs a task with a payload; see the module-level {@link execute}. */
-  readonly execute: <T extends ComputeTask.Any>(
-    task: T,
-    payload: ComputeTask.Payload<T>,
-    options?: ExecuteOptions
-  ) => Effect.Effect<ComputeTask.Success<T>, ComputeTask.Failure<T> | ComputeError>
-  /**
-   * Runs a task on each payload of a chunk, in one message to one worker, in order; succeeds with every result, or
-   * fails with the first item that did not succeed. The building block of `ComputeParallel.map`.
-   */
-  readonly executeChunk: <T extends ComputeTask.Any>(
-    task: T,
-    payloads: ReadonlyArray<ComputeTask.Payload<T>>
-  ) => Effect.Effect<Array<ComputeTask.Success<T>>, ComputeTask.Failure<T> | ComputeError>
-  /** Runs a task once on every live worker; see the module-level {@link broadcast}. */
-  readonly broadcast: <T extends ComputeTask.Any>(
-    task: T,
-    payload: ComputeTask.Payload<T>,
-    options?: BroadcastOptions
-  ) => Effect.Effect<Array<ComputeTask.Success<T>>, ComputeTask.Failure<T> | ComputeError>
-  readonly stats: Effect.Effect<PoolStats>
-  /** The Rust runtime's metrics fields, with queue-wait and run-time percentiles; see `ComputeMetrics.Snapshot`. */
-  readonly metrics: Effect.Effect<ComputeMetrics.Snapshot>
-}>()("effect-compute/ComputePool") {}
-
-/**
- * Options of one call.
- *
- * @category models
- * @since 0.1.0
- */
-export interface ExecuteOptions {
-  /**
-   * `ArrayBuffer`s (and other transferables) in the encoded payload to move to the worker instead of copying them.
-   * After the call starts, the caller may no longer touch them: a moved `ArrayBuffer` is detached here (its
-   * `byteLength` is 0, and typed arrays over it are empty). Use it for large buffers the caller is done with; for
-   * memory both sides keep using, use `ComputeParallel.shared` instead. A task that moves buffers stays on the worker
-   * it was sent to (its buffers live there now): it is never stolen by an idle worker.
-   */
-  readonly transfer?: ReadonlyArray<Transferable> | undefined
-  /**
-   * Higher runs first: a queued task with a higher priority is dispatched before those of lower ones, so callers
-   * that share a pool (interactive requests beside a batch job) stay responsive. Aging keeps low priorities from
-   * starving: a queued task gains one level per `priorityAging` it waits. Subtasks run at their parent's priority.
-   * Default 0.
-   */
-  readonly priority?: number | undefined
-}
-
-/**
- * Options of {@link broadcast}.
- *
- * @category models
- * @since 0.1.0
- */
-export interface BroadcastOptions {
-  /**
-   * Also run it on every worker that starts from now on (a replacement after a crash or a recycle, or a worker an
-   * elastic pool adds), before that worker takes any other task: so workers come back in the state the broadcast put
-   * them in. The latest kept broadcast of each task is kept.
-   */
-  readonly keep?: boolean | undefined
-}
+// The tag and its types live in a leaf module, so that a worker gets the tag without this module's machinery.
+export { ComputePool } from "./internal/service.ts"
+export type { BroadcastOptions, ExecuteOptions, PoolStats } from "./internal/service.ts"
 
 /**
  * Options of {@link layer}.
@@ -279,50 +171,32 @@ export const defaultThreads: (cores?: number) => number = Options.defaultThreads
 
 const defaultName = "effect-compute"
 
-const positiveIntegerOr = (key: string, value: number | undefined, fallback: number) =>
-  value === undefined ? Effect.succeed(fallback) : Options.positiveInteger(key, value)
-
-const millisOr = (key: string, value: Duration.Input | undefined, fallback: number) =>
-  value === undefined ? Effect.succeed(fallback) : Options.durationMillis(key, value)
-
 const resolveOptions = Effect.fnUntraced(function*(options: MakeOptions) {
-  const threads = yield* positiveIntegerOr("threads", options.threads, defaultThreads())
-  const maxThreads = yield* positiveIntegerOr("maxThreads", options.maxThreads, threads)
-  if (maxThreads < threads) {
-    return yield* Options.invalid("maxThreads", maxThreads, `it must be at least threads (${threads})`)
+  // Each option is checked, and defaulted, by its entry in the options table (internal/main/options.ts).
+  const checked = yield* Options.resolvePoolOptions(options)
+  const maxThreads = checked.maxThreads ?? checked.threads
+  if (maxThreads < checked.threads) {
+    return yield* Options.invalid("maxThreads", maxThreads, `it must be at least threads (${checked.threads})`)
   }
+  // The dispatcher takes the checked options by their names; these are its own names and units.
   return {
-    threads,
-    maxInFlightPerWorker: yield* positiveIntegerOr("maxInFlightPerWorker", options.maxInFlightPerWorker, 16),
+    ...checked,
+    maxThreads,
     // Where the user set the limit, it holds for every task; by default, workers whose tasks are tiny hold more.
     maxInFlightForTinyTasks: options.maxInFlightPerWorker ?? 64,
-    idleSpinMicros: 1_000 * (yield* millisOr("idleSpin", options.idleSpin, 0.05)),
+    idleSpinMicros: 1_000 * checked.idleSpin,
     cores: availableParallelism(),
-    maxThreads,
-    idleTimeoutMs: yield* millisOr("idleTimeout", options.idleTimeout, 30_000),
-    startTimeoutMs: yield* millisOr("workerStartTimeout", options.workerStartTimeout, 60_000),
+    idleTimeoutMs: checked.idleTimeout,
+    startTimeoutMs: checked.workerStartTimeout,
     recycle: {
-      maxTasks: options.maxTasksPerWorker === undefined
-        ? undefined
-        : yield* Options.positiveInteger("maxTasksPerWorker", options.maxTasksPerWorker),
-      maxAgeMs: options.maxWorkerAge === undefined
-        ? undefined
-        : yield* Options.durationMillis("maxWorkerAge", options.maxWorkerAge),
-      maxHeapMb: options.recycleAboveHeapMb === undefined
-        ? undefined
-        : yield* Options.positiveInteger("recycleAboveHeapMb", options.recycleAboveHeapMb)
+      maxTasks: checked.maxTasksPerWorker,
+      maxAgeMs: checked.maxWorkerAge,
+      maxHeapMb: checked.recycleAboveHeapMb
     },
-    maxQueue: yield* positiveIntegerOr("maxQueue", options.maxQueue, 65_536),
-    onQueueFull: options.onQueueFull === "fail" ? "fail" as const : "suspend" as const,
-    interruptGraceMs: yield* millisOr("interruptGracePeriod", options.interruptGracePeriod, 1_000),
-    shutdownTimeoutMs: yield* millisOr("shutdownTimeout", options.shutdownTimeout, 10_000),
-    slowTaskMs: yield* millisOr("slowTaskThreshold", options.slowTaskThreshold, 100),
-    priorityAgingMs: Math.max(1, yield* millisOr("priorityAging", options.priorityAging, 100)),
-    quarantine: options.quarantine === false ? undefined : {
-      crashes: yield* positiveIntegerOr("quarantine.crashes", options.quarantine?.crashes, 5),
-      withinMs: yield* millisOr("quarantine.within", options.quarantine?.within, 60_000),
-      forMs: yield* millisOr("quarantine.for", options.quarantine?.for, 60_000)
-    }
+    interruptGraceMs: checked.interruptGracePeriod,
+    shutdownTimeoutMs: checked.shutdownTimeout,
+    slowTaskMs: checked.slowTaskThreshold,
+    priorityAgingMs: Math.max(1, checked.priorityAging)
   }
 })
 
@@ -436,7 +310,7 @@ export const make = Effect.fnUntraced(function*(options: MakeOptions) {
       })
     })
 
-  const state = (): Outcome.PoolState => {
+  const state = (): PoolState.PoolState => {
     const { active, counts } = core.tally()
     return {
       threads: resolved.threads,
@@ -477,9 +351,9 @@ export const make = Effect.fnUntraced(function*(options: MakeOptions) {
           { concurrency: "unbounded" }
         )
       }),
-    stats: Effect.sync(() => Outcome.toStats(state())),
+    stats: Effect.sync(() => PoolState.toStats(state())),
     metrics: Effect.sync(() =>
-      Outcome.toSnapshot(state(), recorder?.durations() ?? Outcome.noDurations, core.utilization())
+      PoolState.toSnapshot(state(), recorder?.durations() ?? PoolState.noDurations, core.utilization())
     )
   })
 })
@@ -579,10 +453,10 @@ export const layerInline = <const Tasks extends ReadonlyArray<ComputeTask.Any>>(
         executeChunk: (task, payloads) => Effect.forEach(payloads, (payload) => runner!.execute(task, payload)) as any,
         // One "worker": the calling thread.
         broadcast: (task, payload) => Effect.map(runner!.execute(task, payload), (result) => [result]) as any,
-        stats: Effect.sync(() => Outcome.toStats(state())),
-        metrics: Effect.sync(() => Outcome.toSnapshot(state(), Outcome.noDurations, []))
+        stats: Effect.sync(() => PoolState.toStats(state())),
+        metrics: Effect.sync(() => PoolState.toSnapshot(state(), PoolState.noDurations, []))
       })
-      const state = (): Outcome.PoolState => ({
+      const state = (): PoolState.PoolState => ({
         threads: 0,
         liveWorkers: 0,
         activeTasks: runner!.counts.active,

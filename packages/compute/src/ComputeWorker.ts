@@ -8,13 +8,13 @@
  */
 import type * as Layer from "effect/Layer"
 import { isMainThread, parentPort } from "node:worker_threads"
-import type { ComputePool } from "./ComputePool.ts"
 import type * as ComputeTask from "./ComputeTask.ts"
-import { InboxReader } from "./internal/inbox.ts"
-import * as Protocol from "./internal/protocol.ts"
-import { Region } from "./internal/region.ts"
-import { serveCaptureKey, type ServedEntry } from "./internal/serveCapture.ts"
-import * as WorkerRuntime from "./internal/workerRuntime.ts"
+import type { ComputePool } from "./internal/service.ts"
+import { InboxReader } from "./internal/shared/inbox.ts"
+import { Region } from "./internal/shared/region.ts"
+import * as Protocol from "./internal/wire/protocol.ts"
+import { serveCaptureKey, type ServedEntry } from "./internal/wire/serveCapture.ts"
+import * as WorkerRuntime from "./internal/worker/workerRuntime.ts"
 
 /**
  * Options of {@link serve}: the tasks, and the per-worker Layer when any task's handler needs services.

@@ -1,6 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Schema } from "effect"
-import * as Codec from "../src/internal/codec.ts"
+import * as Codec from "../src/internal/wire/codec.ts"
 
 describe("Codec", () => {
   it("passes plain primitives through the fast path and still rejects wrong types with the Schema's message", () => {

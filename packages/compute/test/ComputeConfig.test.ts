@@ -1,6 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Cause, ConfigProvider, Effect, Exit, Layer } from "effect"
 import { ComputeConfig, ComputeError, ComputePool } from "effect-compute"
+import { configSides } from "../src/internal/main/options.ts"
 import { Add, UseResource } from "./fixtures/tasks.ts"
 
 const entry = new URL("./fixtures/worker.ts", import.meta.url)
@@ -67,6 +68,56 @@ compute_idle_spin = "20 micros"
         assert.include(messageOf(exit), expected)
       }
       assert.include(messageOf(yield* Effect.exit(ComputeConfig.fromToml("[runtime"))), "it is not valid TOML")
+    }))
+
+  it.effect("every field is read alike from TOML and from the environment, by its one entry in the options table", () =>
+    Effect.gen(function*() {
+      // A value for each field: a field added to the table needs one here.
+      const sample: ComputeConfig.ComputeConfig = {
+        threads: 3,
+        ioThreads: 2,
+        stackSize: "4MB",
+        maxHeapMb: 64,
+        threadNamePrefix: "sample",
+        maxInFlightPerWorker: 5,
+        maxQueue: 100,
+        onQueueFull: "fail",
+        slowTaskThreshold: "250 millis",
+        interruptGracePeriod: "2 seconds",
+        shutdownTimeout: "3 seconds",
+        idleSpin: "20 micros"
+      }
+      assert.sameMembers(Object.keys(sample), Object.keys(ComputeConfig.ComputeConfig.fields))
+      assert.strictEqual(
+        new Set(configSides.map(([, side]) => side.toml)).size,
+        configSides.length,
+        "one TOML key each"
+      )
+      assert.strictEqual(new Set(configSides.map(([, side]) => side.env)).size, configSides.length, "one variable each")
+      const toml = [
+        "[runtime]",
+        ...configSides.map(([field, side]) => `${side.toml} = ${JSON.stringify(sample[field])}`)
+      ]
+      const env = Object.fromEntries(configSides.map(([field, side]) => [side.env, String(sample[field])]))
+      assert.deepStrictEqual(yield* ComputeConfig.fromToml(toml.join("\n")), sample)
+      assert.deepStrictEqual(
+        yield* Effect.provide(ComputeConfig.config, ConfigProvider.layer(ConfigProvider.fromEnvRecord(env))),
+        sample
+      )
+      assert.deepStrictEqual(yield* ComputeConfig.toPoolOptions("worker.ts", sample), {
+        entry: "worker.ts",
+        threads: 3,
+        ioThreads: 2,
+        resourceLimits: { stackSizeMb: 4, maxOldGenerationSizeMb: 64 },
+        name: "sample",
+        maxInFlightPerWorker: 5,
+        maxQueue: 100,
+        onQueueFull: "fail",
+        slowTaskThreshold: 250,
+        interruptGracePeriod: 2_000,
+        shutdownTimeout: 3_000,
+        idleSpin: 0.02
+      })
     }))
 
   it("parses sizes in binary units", () => {

@@ -84,6 +84,30 @@ describe("worker crashes fail only the tasks on that worker", () => {
       }
     }).pipe(Effect.provide(ComputePool.layer({ entry, threads: 1 }))))
 
+  it.live("callers resume only once the crash is settled: every job of the dead worker ended, the restart counted", () =>
+    Effect.gen(function*() {
+      // Sent together, the six land on the one worker; the first exits it and the other five die with it.
+      const seen: Array<ComputePool.PoolStats> = []
+      const calls = [
+        ComputePool.execute(ExitProcess, 3),
+        ...Array.from({ length: 5 }, () => ComputePool.execute(Sleep, 50))
+      ]
+        .map((call) =>
+          call.pipe(Effect.exit, Effect.tap(() => Effect.map(ComputePool.stats, (stats) => seen.push(stats))))
+        )
+      const exits = yield* Effect.all(calls, { concurrency: "unbounded" })
+      for (const exit of exits) crashOf(exit)
+      assert.strictEqual(seen.length, 6)
+      for (const stats of seen) {
+        const outcomes = stats.succeeded + stats.failed + stats.defects + stats.interrupted + stats.crashed +
+          stats.rejected
+        assert.strictEqual(stats.submitted, outcomes + stats.activeTasks + stats.queuedTasks, "PoolStats balance")
+        assert.strictEqual(stats.crashed, 6, "every job of the dead worker had ended")
+        assert.strictEqual(stats.workerRestarts, 1, "the restart was counted")
+        assert.strictEqual(stats.liveWorkers, 1, "the replacement was arranged")
+      }
+    }).pipe(Effect.provide(ComputePool.layer({ entry, threads: 1 }))))
+
   it.live("when replacements cannot start, queued tasks fail with WorkerStartFailed instead of waiting forever", () => {
     const file = join(mkdtempSync(join(tmpdir(), "flaky-")), "builds")
     writeFileSync(file, "0")

@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Deque } from "../src/internal/deque.ts"
+import { Deque } from "../src/internal/main/deque.ts"
 
 describe("Deque", () => {
   it("is first in, first out across growth and wrap-around", () => {

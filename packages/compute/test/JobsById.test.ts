@@ -1,6 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
-import type { Job } from "../src/internal/job.ts"
-import { JobsById } from "../src/internal/workerSlot.ts"
+import type { Job } from "../src/internal/main/job.ts"
+import { JobsById } from "../src/internal/main/workerSlot.ts"
 
 const job = (id: number) => ({ id }) as Job
 

@@ -1,7 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Exit, Fiber } from "effect"
 import { ComputePool } from "effect-compute"
-import { ExitProcess, Fork, ForkInPlace, ParallelFib } from "./fixtures/tasks.ts"
+import { ExitProcess, Fork, ForkInPlace, Leaf, ParallelFib } from "./fixtures/tasks.ts"
 import { poll, reasonOf } from "./helpers.ts"
 
 const entry = new URL("./fixtures/worker.ts", import.meta.url)
@@ -92,4 +92,25 @@ describe("work stealing between workers", () => {
       yield* poll(Effect.map(ComputePool.stats, (stats) => stats.activeTasks === 0))
       assertBalanced(yield* ComputePool.stats)
     }).pipe(Effect.provide(ComputePool.layer({ entry, threads: 2, interruptGracePeriod: "200 millis" }))))
+
+  it.live("a thief recycled right after answering a stolen subtask leaves that answer a success, not a crash", () =>
+    Effect.gen(function*() {
+      // The tree's worker runs its 300 ms leaf while the other, done with its 30 ms task, steals the older 1 ms leaf,
+      // answers it and retires (one task per worker): its answer must stand, and its leaving is no crash.
+      for (let round = 0; round < 3; round++) {
+        const [where] = yield* Effect.all([
+          ComputePool.execute(Fork, [leaf(1), leaf(300)]),
+          ComputePool.execute(Leaf, leaf(30))
+        ], {
+          concurrency: "unbounded"
+        })
+        assert.strictEqual(where.length, 2)
+      }
+      yield* poll(Effect.map(ComputePool.stats, (stats) => stats.activeTasks === 0))
+      const stats = yield* ComputePool.stats
+      assert.strictEqual(stats.crashed, 0, JSON.stringify(stats))
+      assert.strictEqual(stats.workerRestarts, 0, JSON.stringify(stats))
+      assert.isAtLeast(stats.workerRecycles, 3)
+      assertBalanced(stats)
+    }).pipe(Effect.provide(ComputePool.layer({ entry, threads: 2, maxTasksPerWorker: 1 }))))
 })

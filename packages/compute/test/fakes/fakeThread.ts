@@ -3,8 +3,8 @@
  * scheduler tests that assert orderings and counts without threads or sleeping.
  */
 import { Clock, Context, Effect, Fiber } from "effect"
-import * as Protocol from "../../src/internal/protocol.ts"
-import type * as Thread from "../../src/internal/thread.ts"
+import type * as Thread from "../../src/internal/main/thread.ts"
+import * as Protocol from "../../src/internal/wire/protocol.ts"
 
 /** Plays a worker: the test reads what the dispatcher sent and answers for the worker. */
 export class FakeThread implements Thread.WorkerThread {

@@ -11,9 +11,10 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Schema from "effect/Schema"
 import { ComputeError } from "../../ComputeError.ts"
-import type { ComputePool, ExecuteOptions } from "../../ComputePool.ts"
 import type * as ComputeTask from "../../ComputeTask.ts"
-import * as Outcome from "../outcome.ts"
+import * as PoolState from "../main/poolState.ts"
+import type { ComputePool, ExecuteOptions } from "../service.ts"
+import * as Outcome from "../wire/outcome.ts"
 import { CurrentCall } from "./callOptions.ts"
 import * as Frames from "./frames.ts"
 import * as RemoteErrors from "./remoteErrors.ts"
@@ -152,7 +153,7 @@ export const make = Effect.fnUntraced(function*(
   // A client has no workers and no queue of its own: those figures are zero (spread in, so that a figure a later
   // PoolState adds for workers need not be listed here).
   const noWorkers = { liveWorkers: 0, queuedTasks: 0, workerRestarts: 0, workerRecycles: 0 }
-  const state = (): Outcome.PoolState => ({ ...noWorkers, threads: settings.threads, activeTasks: active, counts })
+  const state = (): PoolState.PoolState => ({ ...noWorkers, threads: settings.threads, activeTasks: active, counts })
 
   // Operations a cluster cannot do (spread in, so this list compiles whichever of them the service declares).
   const localOnly = {
@@ -163,8 +164,8 @@ export const make = Effect.fnUntraced(function*(
     threads: settings.threads,
     execute: execute as ComputePool["Service"]["execute"],
     executeChunk: executeChunk as ComputePool["Service"]["executeChunk"],
-    stats: Effect.sync(() => Outcome.toStats(state())),
-    metrics: Effect.sync(() => Outcome.toSnapshot(state(), Outcome.noDurations, []))
+    stats: Effect.sync(() => PoolState.toStats(state())),
+    metrics: Effect.sync(() => PoolState.toSnapshot(state(), PoolState.noDurations, []))
   }
   return pool
 })
