@@ -7,11 +7,11 @@
  * docs/examples/tasks.ts, the example tasks. Failures are reported at the line of the JSDoc or Markdown they come from.
  *
  * In Markdown, the blocks of one section (from a `## ` heading to the next) share a folder, and a block whose first
- * line is `// <name>.ts` is that module, so a section can show a program as its files (the quick start's tasks.ts,
- * worker.ts and main.ts import each other; a section that writes its own tasks.ts gets it instead of the example
- * tasks). Two markers in a fence's meta skip a block:
- * `no-check`, for the few fragments that are not programs (a signature, a shape), and `file=<path>`, a block the site
- * fills with that file of the repo (remark-include.mjs), which `tsc -b` already checks where it lives.
+ * line is `// <name>.ts`, or whose meta has Starlight's `title="<name>.ts"`, is that module, so a section can show a
+ * program as its files (the quick start's tasks.ts, worker.ts and main.ts import each other; a section that writes its
+ * own tasks.ts gets it instead of the example tasks). Two markers in a fence's meta skip a block: `no-check`, for the
+ * few fragments that are not programs (a signature, a shape), and `file=<path>`, a block the site fills with that file
+ * of the repo (remark-include.mjs), which `tsc -b` already checks where it lives.
  *
  * `npm run check:doc-examples`; `--keep` leaves the scratch folder. `npm test` runs it as a step of its own right after
  * the typecheck, not as a Vitest test: it is a compile check like `tsc -b`, over in seconds, so it fails before the
@@ -116,7 +116,8 @@ const extractMarkdown = (path: string): Array<Example> => {
     i = end
     if (skip) continue
     const line = i - body.length + 1
-    const name = /^\/\/ ([\w.-]+\.ts)\b/.exec(body[0]?.slice(indent.length) ?? "")?.[1]
+    const name = /(?:^|\s)title="([\w.-]+\.ts)"/.exec(meta)?.[1] ??
+      /^\/\/ ([\w.-]+\.ts)\b/.exec(body[0]?.slice(indent.length) ?? "")?.[1]
     const module = `${folder}_${section}/${name ?? `block_${line}.ts`}`
     if (examples.some((example) => example.module === module)) {
       throw new Error(`${file}:${line}: a second block named ${name} (each module of a section is written once)`)

@@ -13,7 +13,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from "node:fs"
 import { createServer, type Server } from "node:http"
 import type { AddressInfo } from "node:net"
 import { extname, join, normalize, resolve } from "node:path"
-import puppeteer, { type Browser, type Page } from "puppeteer-core"
+import { type Browser, launch, type Page } from "puppeteer-core"
 import { afterAll, assert, beforeAll, describe, it } from "vitest"
 
 const docs = resolve(import.meta.dirname, "..")
@@ -149,7 +149,7 @@ describe.skipIf(chromium === undefined)("the docs site in Chromium", () => {
     execFileSync("npm", ["run", "docs"], { cwd: docs, stdio: "pipe", env: buildEnv() })
     server = await serve()
     origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
-    browser = await puppeteer.launch({
+    browser = await launch({
       executablePath: chromium!,
       // --no-sandbox: CI runs as root, where Chromium's sandbox refuses to start.
       args: ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"]
