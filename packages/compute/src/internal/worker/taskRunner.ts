@@ -116,7 +116,30 @@ export interface RunnerWiring {
   services: Context.Context<any>
 }
 
-export type TaskRunner = ReturnType<typeof makeTaskRunner>
+export interface TaskRunner {
+  /** tasks from the main thread that went async, by id: what a Cancel stops */
+  readonly running: ReadonlyMap<number, Running>
+  /** runs a task from the main thread, unless the pool took it back before it started */
+  readonly runOne: (
+    id: number,
+    name: string,
+    kind: Protocol.Kind,
+    claim: number,
+    encodedPayload: unknown,
+    trace: readonly [string, string] | undefined
+  ) => void
+  /** runs a subtask from this worker's own queue; its outcome goes back to the queue */
+  readonly runSubtask: (subtask: Subtask) => void
+  /** starts a subtask stolen from a peer; returns how to stop it, or undefined when it has already ended */
+  readonly runStolen: (
+    task: ComputeTask.Any,
+    stolen: Stolen,
+    isCancelled: () => boolean,
+    done: Done
+  ) => (() => void) | undefined
+  /** stops a task from the main thread (the pool cancels only started tasks: not running means finished) */
+  readonly cancel: (id: number) => void
+}
 
 export const makeTaskRunner = (
   workerId: number,
@@ -124,7 +147,7 @@ export const makeTaskRunner = (
   registry: ReadonlyMap<string, ComputeTask.Any>,
   outbox: Outbox,
   wiring: RunnerWiring
-) => {
+): TaskRunner => {
   /** tasks from the main thread that went async, by id: what a Cancel stops */
   const running = new Map<number, Running>()
 

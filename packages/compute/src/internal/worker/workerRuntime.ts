@@ -64,9 +64,9 @@ export const start = (options: WorkerRuntimeOptions): void => {
     start: runner.runStolen,
     leave: () => leave()
   })
-  const idle = new Idle({
+  const idle: Idle = new Idle({
     region: options.region,
-    hasQueued: () => queue.hasQueued,
+    hasQueued: (): boolean => queue.hasQueued,
     readInbox: () => readInbox(),
     inboxReadable: () => inboxReadable(),
     inboxWritten: () => inbox !== undefined && inbox.hasRecords(),
@@ -79,7 +79,7 @@ export const start = (options: WorkerRuntimeOptions): void => {
     spinMicros: options.inbox === undefined ? 0 : options.idleSpinMicros,
     cores: options.cores
   })
-  const queue = new SubtaskQueue({
+  const queue: SubtaskQueue = new SubtaskQueue({
     region: options.region,
     tally: (name, outcome, runMs) => outbox.tally(name, outcome, runMs),
     peers: () => peers.values(),
