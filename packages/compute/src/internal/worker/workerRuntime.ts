@@ -20,6 +20,7 @@ import type * as ComputeTask from "../../ComputeTask.ts"
 import { ComputePool } from "../service.ts"
 import type { InboxHandler, InboxReader } from "../shared/inbox.ts"
 import type { Region } from "../shared/region.ts"
+import * as Timeline from "../shared/timeline.ts"
 import * as Codec from "../wire/codec.ts"
 import { outcomeOf } from "../wire/outcome.ts"
 import * as Protocol from "../wire/protocol.ts"
@@ -134,6 +135,7 @@ export interface WorkerRuntimeOptions {
 
 export const start = (options: WorkerRuntimeOptions): void => {
   const { claims, port, workerId } = options
+  Timeline.attach(workerId)
   const registry = new Map<string, ComputeTask.Any>()
   for (const task of options.tasks) {
     if (registry.has(task.name)) {
@@ -169,7 +171,7 @@ export const start = (options: WorkerRuntimeOptions): void => {
     sendToMain: (subtask) => pool.sendToMain(subtask),
     wake: (peer) => peers.wake(peer),
     reclaim: (subtask) => peers.reclaim(subtask),
-    findWork: () => findWork(),
+    findWork: () => Timeline.around(Timeline.Kind.Look, findWork),
     hasWork: () => inboxReadable() || peers.canSteal()
   })
   peers.queue = queue
@@ -247,7 +249,9 @@ export const start = (options: WorkerRuntimeOptions): void => {
       finished = true
       finish(id, outcome, value, performance.now() - started)
     })
+    const mark = Timeline.begin()
     const stoppable = execute(task, kind, encodedPayload, state)
+    Timeline.end(Timeline.Kind.Task, mark, id)
     if (!finished) running.set(id, stoppable)
   }
 
@@ -267,7 +271,9 @@ export const start = (options: WorkerRuntimeOptions): void => {
       subtask.interrupt = undefined
       report(outcome, value)
     })
+    const mark = Timeline.begin()
     const stoppable = execute(task, kind, subtask.encoded, state)
+    Timeline.end(Timeline.Kind.Subtask, mark, subtask.rootId)
     if (!finished) subtask.interrupt = () => stop(stoppable)
   }
 
