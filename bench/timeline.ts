@@ -1,0 +1,74 @@
+/**
+ * `npm run bench:timeline -- <benchmark>`: one run of a benchmark on effect-compute with the timeline on, drawn as an
+ * SVG (bench/timelineSvg.ts): one lane per worker and the main thread, where each sat idle and why. Warms up as the
+ * bench does, then records one measured run.
+ *
+ *   npm run bench:timeline -- fork-join                  bench/results/timeline-fork-join.svg, docs/public/timeline/fork-join.svg
+ *   npm run bench:timeline -- fork-join --suffix before  ...-before.svg: a picture kept beside later ones
+ *   npm run bench:timeline -- fork-join-fine --threads 4 --quick
+ */
+import { mkdirSync, writeFileSync } from "node:fs"
+import { availableParallelism, loadavg } from "node:os"
+import { fileURLToPath } from "node:url"
+import * as Timeline from "../packages/compute/src/internal/shared/timeline.ts"
+import { benchmarks } from "./benchmarks.ts"
+import { describeSteals } from "./steal.ts"
+import { renderTimeline, summarize, summaryLine } from "./timelineSvg.ts"
+import { calibrate } from "./workload.ts"
+
+const args = process.argv.slice(2)
+const flag = (name: string) => {
+  const i = args.indexOf(`--${name}`)
+  return i >= 0 ? args[i + 1] : undefined
+}
+const name = args[0]
+const benchmark = benchmarks.find((b) => b.name === name)
+if (benchmark === undefined || !benchmark.pools.includes("effect-compute") || benchmark.name === "steal") {
+  console.error(
+    `usage: npm run bench:timeline -- <${
+      benchmarks.filter((b) => b.pools.includes("effect-compute") && b.name !== "steal").map((b) => b.name).join("|")
+    }> [--threads 2] [--quick] [--suffix before]`
+  )
+  process.exit(2)
+}
+const threads = Number(flag("threads") ?? 2)
+const quick = args.includes("--quick")
+const suffix = flag("suffix") === undefined ? "" : `-${flag("suffix")}`
+
+const sizes = { iterationsPerUs: calibrate(), quick }
+// On before the pool starts: each worker reads the switch once, when it starts.
+const collector = Timeline.collect()
+const { effectCompute } = await import("./pools.ts")
+const pool = await effectCompute(threads)
+for (let i = 0; i < (quick ? 1 : benchmark.warmups ?? 1); i++) await benchmark.run(pool, sizes, quick ? 0.2 : 1)
+const from = collector.now()
+const metric = await benchmark.run(pool, sizes, 1)
+const to = collector.now()
+collector.record(Timeline.Kind.Call, from, to)
+await pool.close()
+const all = collector.spans()
+collector.close()
+
+const spans = all.filter((span) => span.end >= from && span.start <= to).map((span) => ({
+  ...span,
+  start: Math.max(span.start, from),
+  end: Math.min(span.end, to)
+}))
+const load = loadavg().map((x) => x.toFixed(2)).join(" ")
+const title = `${benchmark.title}: ${metric.toFixed(1)} ${benchmark.unit}, effect-compute, ${threads} threads, ` +
+  `${availableParallelism()} cores, load ${load}`
+const svg = renderTimeline(spans, { title, from, to })
+const outputs = [
+  new URL(`./results/timeline-${benchmark.name}${suffix}.svg`, import.meta.url),
+  new URL(`../docs/public/timeline/${benchmark.name}${suffix}.svg`, import.meta.url)
+].map((url) => fileURLToPath(url))
+for (const file of outputs) {
+  mkdirSync(fileURLToPath(new URL(".", `file://${file}`)), { recursive: true })
+  writeFileSync(file, svg)
+}
+console.log(title)
+for (const summary of summarize(spans, from, to)) {
+  console.log(`  ${summary.lane < 0 ? "main" : `worker ${summary.lane}`}: ${summaryLine(summary, to - from)}`)
+}
+console.log(`  ${describeSteals(Timeline.stealTimes(all, from))}`)
+console.log(`wrote ${outputs.join(" and ")}`)

@@ -1,0 +1,219 @@
+/**
+ * Draws a timeline (`packages/compute/src/internal/shared/timeline.ts`) as a plain SVG, written by hand: one lane per
+ * thread (the main thread first, then each worker), each span a colored box, nested spans drawn over the span they
+ * run in (so a lane shows what its thread was doing at each instant), and under each worker lane a thin row for the
+ * time one of its subtasks was away with a thief ("waiting on children"). Also sums each lane's time by what it did.
+ */
+import { Kind, type Span } from "../packages/compute/src/internal/shared/timeline.ts"
+
+/** What each kind looks like and is called in the legend; kinds without a style are not drawn. */
+const styles: Partial<Record<Kind, { readonly color: string; readonly label: string }>> = {
+  [Kind.Call]: { color: "#17becf", label: "main thread: a call, submitted to answered" },
+  [Kind.Task]: { color: "#1f77b4", label: "running a task" },
+  [Kind.Subtask]: { color: "#2ca02c", label: "running a subtask (own queue)" },
+  [Kind.Stolen]: { color: "#9467bd", label: "running a stolen subtask" },
+  [Kind.Look]: { color: "#ffbb78", label: "idle: looking for work (spin)" },
+  [Kind.Asleep]: { color: "#a0a0a0", label: "idle: asleep (hungry, until woken)" },
+  [Kind.Steal]: { color: "#d62728", label: "stealing (a tick: µs)" },
+  [Kind.Waiting]: { color: "#e377c2", label: "waiting on children (a lent subtask is away)" }
+}
+const outsideColor = "#f4f4f4"
+const outsideLabel = "outside the spans: event loop, messages, bookkeeping"
+
+/** The kinds a lane's main row draws, in nesting order (instants and Waiting are not nested). */
+const nested = new Set<Kind>([Kind.Call, Kind.Task, Kind.Subtask, Kind.Stolen, Kind.Look, Kind.Asleep, Kind.Steal])
+
+/** A lane's spans with their nesting depth, and the time each kind held the thread itself (its children's excluded). */
+interface Layout {
+  readonly drawn: Array<{ readonly span: Span; readonly depth: number }>
+  readonly own: Map<Kind, number>
+  /** the time covered by any top-level span */
+  readonly covered: number
+}
+
+/** Nesting by containment: a thread's spans follow its stack, so a span is inside whichever open span contains it. */
+export const layout = (spans: ReadonlyArray<Span>): Layout => {
+  const sorted = spans.filter((span) => nested.has(span.kind)).toSorted((x, y) => x.start - y.start || y.end - x.end)
+  const drawn: Layout["drawn"] = []
+  const own = new Map<Kind, number>()
+  const stack: Array<{ span: Span; children: number }> = []
+  let covered = 0
+  const close = (entry: { span: Span; children: number }) => {
+    const length = entry.span.end - entry.span.start
+    own.set(entry.span.kind, (own.get(entry.span.kind) ?? 0) + Math.max(0, length - entry.children))
+  }
+  for (const span of sorted) {
+    while (stack.length > 0 && stack[stack.length - 1]!.span.end <= span.start) close(stack.pop()!)
+    const parent = stack[stack.length - 1]
+    // Clipped to its parent: a record that overlaps instead of nesting (clock steps) must not count twice.
+    const clipped = parent === undefined || span.end <= parent.span.end ? span : { ...span, end: parent.span.end }
+    if (parent === undefined) covered += clipped.end - clipped.start
+    else parent.children += clipped.end - clipped.start
+    drawn.push({ span: clipped, depth: stack.length })
+    stack.push({ span: clipped, children: 0 })
+  }
+  while (stack.length > 0) close(stack.pop()!)
+  return { drawn, own, covered }
+}
+
+/** The union of intervals, as [start, end] pairs. */
+const union = (spans: ReadonlyArray<Span>): Array<[number, number]> => {
+  const merged: Array<[number, number]> = []
+  for (const span of spans.toSorted((x, y) => x.start - y.start)) {
+    const last = merged[merged.length - 1]
+    if (last !== undefined && span.start <= last[1]) last[1] = Math.max(last[1], span.end)
+    else merged.push([span.start, span.end])
+  }
+  return merged
+}
+
+export interface LaneSummary {
+  readonly lane: number
+  /** ms by what the thread itself was doing (nested spans take their time out of the span around them) */
+  readonly own: ReadonlyMap<Kind, number>
+  /** ms in no span */
+  readonly outside: number
+  /** ms with a lent subtask away */
+  readonly waiting: number
+}
+
+/** Each lane's time by kind over [from, to]. */
+export const summarize = (spans: ReadonlyArray<Span>, from: number, to: number): Array<LaneSummary> =>
+  lanesOf(spans).map(([lane, laneSpans]) => {
+    const { covered, own } = layout(laneSpans)
+    const waiting = union(laneSpans.filter((span) => span.kind === Kind.Waiting))
+    return {
+      lane,
+      own,
+      outside: Math.max(0, to - from - covered),
+      waiting: waiting.reduce((sum, [start, end]) => sum + end - start, 0)
+    }
+  })
+
+/** Spans by lane: the main thread (-1) first, then workers by id. */
+const lanesOf = (spans: ReadonlyArray<Span>): Array<[number, Array<Span>]> => {
+  const lanes = new Map<number, Array<Span>>()
+  for (const span of spans) {
+    let lane = lanes.get(span.lane)
+    if (lane === undefined) lanes.set(span.lane, lane = [])
+    lane.push(span)
+  }
+  return [...lanes.entries()].toSorted(([a], [b]) => a - b)
+}
+
+const laneName = (lane: number) => (lane < 0 ? "main thread" : `worker ${lane}`)
+
+/** A step for about `count` ticks over `range` ms: 1, 2 or 5 times a power of ten. */
+const tickStep = (range: number, count: number) => {
+  const raw = range / count
+  const power = 10 ** Math.floor(Math.log10(raw))
+  return [1, 2, 5, 10].map((m) => m * power).find((step) => step >= raw)!
+}
+
+const escape = (text: string) => text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;")
+const fixed = (x: number) => x.toFixed(2)
+const percent = (part: number, whole: number) => `${((part / whole) * 100).toFixed(0)}%`
+
+export interface TimelineOptions {
+  readonly title: string
+  /** the window drawn, in the spans' clock (ms); spans are expected clipped to it */
+  readonly from: number
+  readonly to: number
+  readonly width?: number
+}
+
+/** The SVG of a timeline: one lane per thread that has spans, a legend, a time axis in ms from `from`. */
+export const renderTimeline = (spans: ReadonlyArray<Span>, options: TimelineOptions): string => {
+  const { from, title, to } = options
+  const width = options.width ?? 1_300
+  const left = 90
+  const right = 360
+  const laneHeight = 26
+  const waitHeight = 5
+  const gap = 10
+  const legendRows = Math.ceil((Object.keys(styles).length + 1) / 3)
+  const top = 34 + legendRows * 18 + 8
+  const lanes = lanesOf(spans)
+  const summaries = new Map(summarize(spans, from, to).map((summary) => [summary.lane, summary]))
+  const plot = width - left - right
+  const x = (t: number) => left + ((t - from) / (to - from)) * plot
+  const height = top + lanes.length * (laneHeight + waitHeight + gap) + 40
+  const out: Array<string> = []
+  out.push(
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" ` +
+      `font-family="sans-serif" font-size="12">`,
+    `<rect width="${width}" height="${height}" fill="white"/>`,
+    `<text x="${left}" y="20" font-size="14" font-weight="bold">${escape(title)}</text>`
+  )
+  // The legend, three entries a row.
+  const entries: Array<[string, string]> = [
+    ...Object.values(styles).map((style): [string, string] => [style.color, style.label]),
+    [outsideColor, outsideLabel]
+  ]
+  entries.forEach(([color, label], i) => {
+    const lx = left + (i % 3) * 330
+    const ly = 34 + Math.floor(i / 3) * 18
+    out.push(
+      `<rect x="${lx}" y="${ly}" width="12" height="12" fill="${color}" stroke="#666" stroke-width="0.5"/>`,
+      `<text x="${lx + 17}" y="${ly + 10}">${escape(label)}</text>`
+    )
+  })
+  lanes.forEach(([lane, laneSpans], i) => {
+    const y = top + i * (laneHeight + waitHeight + gap)
+    out.push(
+      `<g class="lane" data-lane="${lane}">`,
+      `<text x="${left - 8}" y="${y + laneHeight / 2 + 4}" text-anchor="end">${laneName(lane)}</text>`,
+      `<rect x="${left}" y="${y}" width="${plot}" height="${laneHeight}" fill="${outsideColor}"/>`
+    )
+    for (const { depth, span } of layout(laneSpans).drawn) {
+      const style = styles[span.kind]!
+      // A nested span is drawn a little inset, so that one like its parent still shows as separate.
+      const inset = Math.min(depth, 3) * 2
+      const w = Math.max(x(span.end) - x(span.start), span.kind === Kind.Steal ? 1 : 0.5)
+      const tip = `${style.label}: ${fixed(span.start - from)}–${fixed(span.end - from)} ms`
+      out.push(
+        `<rect x="${fixed(x(span.start))}" y="${y + inset}" width="${fixed(w)}" height="${laneHeight - 2 * inset}" ` +
+          `fill="${style.color}">${w >= 3 ? `<title>${escape(tip)}</title>` : ""}</rect>`
+      )
+    }
+    for (const [start, end] of union(laneSpans.filter((span) => span.kind === Kind.Waiting))) {
+      out.push(
+        `<rect x="${fixed(x(start))}" y="${y + laneHeight + 1}" width="${fixed(Math.max(x(end) - x(start), 0.5))}" ` +
+          `height="${waitHeight}" fill="${styles[Kind.Waiting]!.color}"/>`
+      )
+    }
+    out.push(
+      `<text x="${left + plot + 10}" y="${y + laneHeight / 2 + 4}">${
+        escape(summaryLine(summaries.get(lane)!, to - from))
+      }</text>`
+    )
+    out.push(`</g>`)
+  })
+  // The time axis, in ms from the window's start.
+  const axisY = top + lanes.length * (laneHeight + waitHeight + gap)
+  const step = tickStep(to - from, 10)
+  out.push(`<line x1="${left}" y1="${axisY}" x2="${left + plot}" y2="${axisY}" stroke="#333"/>`)
+  for (let t = 0; t <= to - from + 1e-9; t += step) {
+    out.push(
+      `<line x1="${fixed(x(from + t))}" y1="${axisY}" x2="${fixed(x(from + t))}" y2="${axisY + 5}" stroke="#333"/>`,
+      `<text x="${fixed(x(from + t))}" y="${axisY + 18}" text-anchor="middle">${+t.toFixed(3)}</text>`
+    )
+  }
+  out.push(`<text x="${left + plot}" y="${axisY + 34}" text-anchor="end">ms</text>`, `</svg>`)
+  return out.join("\n") + "\n"
+}
+
+/** A lane's time in words: run, look, asleep, outside; waiting when any. */
+export const summaryLine = (summary: LaneSummary, window: number): string => {
+  if (summary.lane < 0) return `in a call ${percent(summary.own.get(Kind.Call) ?? 0, window)}`
+  const run = (summary.own.get(Kind.Task) ?? 0) + (summary.own.get(Kind.Subtask) ?? 0) +
+    (summary.own.get(Kind.Stolen) ?? 0)
+  const parts = [
+    `run ${percent(run, window)}`,
+    `look ${percent((summary.own.get(Kind.Look) ?? 0) + (summary.own.get(Kind.Steal) ?? 0), window)}`,
+    `asleep ${percent(summary.own.get(Kind.Asleep) ?? 0, window)}`,
+    `outside ${percent(summary.outside, window)}`
+  ]
+  if (summary.waiting > 0) parts.push(`waiting ${percent(summary.waiting, window)}`)
+  return parts.join(", ")
+}
