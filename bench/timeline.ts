@@ -5,13 +5,14 @@
  *
  *   npm run bench:timeline -- fork-join                  bench/results/timeline-fork-join.svg, docs/public/timeline/fork-join.svg
  *   npm run bench:timeline -- fork-join --suffix before  ...-before.svg: a picture kept beside later ones
- *   npm run bench:timeline -- fork-join-fine --threads 4 --quick
+ *   npm run bench:timeline -- fork-join-fine --threads 4 --quick --json   (and the spans, as JSON, beside the SVG)
  */
 import { mkdirSync, writeFileSync } from "node:fs"
 import { availableParallelism, loadavg } from "node:os"
 import { fileURLToPath } from "node:url"
 import * as Timeline from "../packages/compute/src/internal/shared/timeline.ts"
 import { benchmarks } from "./benchmarks.ts"
+import type { BenchPool } from "./pools.ts"
 import { describeSteals } from "./steal.ts"
 import { renderTimeline, summarize, summaryLine } from "./timelineSvg.ts"
 import { calibrate } from "./workload.ts"
@@ -27,7 +28,7 @@ if (benchmark === undefined || !benchmark.pools.includes("effect-compute") || be
   console.error(
     `usage: npm run bench:timeline -- <${
       benchmarks.filter((b) => b.pools.includes("effect-compute") && b.name !== "steal").map((b) => b.name).join("|")
-    }> [--threads 2] [--quick] [--suffix before]`
+    }> [--threads 2] [--quick] [--suffix before] [--json]`
   )
   process.exit(2)
 }
@@ -41,10 +42,23 @@ const collector = Timeline.collect()
 const { effectCompute } = await import("./pools.ts")
 const pool = await effectCompute(threads)
 for (let i = 0; i < (quick ? 1 : benchmark.warmups ?? 1); i++) await benchmark.run(pool, sizes, quick ? 0.2 : 1)
-const from = collector.now()
-const metric = await benchmark.run(pool, sizes, 1)
-const to = collector.now()
-collector.record(Timeline.Kind.Call, from, to)
+// The measured run, each call on the pool a span of the main thread's lane; the window is from the first call to the
+// end of the last (not the benchmark's checks around them: fork-join computes fib(32) inline to check the answer).
+const calls: Array<[number, number]> = []
+const recorded = Object.fromEntries(
+  Object.entries(pool).map(([key, method]) => [key, async (...args: Array<any>) => {
+    const start = collector.now()
+    try {
+      return await (method as (...args: Array<any>) => Promise<unknown>)(...args)
+    } finally {
+      calls.push([start, collector.now()])
+    }
+  }])
+) as unknown as BenchPool
+const metric = await benchmark.run(recorded, sizes, 1)
+const from = Math.min(...calls.map(([start]) => start))
+const to = Math.max(...calls.map(([, end]) => end))
+for (const [start, end] of calls) collector.record(Timeline.Kind.Call, start, end)
 await pool.close()
 const all = collector.spans()
 collector.close()
@@ -71,4 +85,9 @@ for (const summary of summarize(spans, from, to)) {
   console.log(`  ${summary.lane < 0 ? "main" : `worker ${summary.lane}`}: ${summaryLine(summary, to - from)}`)
 }
 console.log(`  ${describeSteals(Timeline.stealTimes(all, from))}`)
+if (args.includes("--json")) {
+  const json = outputs[0]!.replace(/\.svg$/, ".json")
+  writeFileSync(json, JSON.stringify({ title, from, to, spans }) + "\n")
+  outputs.push(json)
+}
 console.log(`wrote ${outputs.join(" and ")}`)

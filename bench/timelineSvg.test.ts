@@ -2,20 +2,24 @@ import { assert, describe, it } from "@effect/vitest"
 import { Kind, type Span } from "../packages/compute/src/internal/shared/timeline.ts"
 import { layout, renderTimeline, summarize } from "./timelineSvg.ts"
 
+// The event loop is idle only for worker 0 between its task and its subtask (it waited for a message).
+const idle = (lane: number, t: number) => (lane === 0 && t >= 2 ? 0.4 : 0)
 const span = (lane: number, kind: Kind, start: number, end: number, a = 0, b = 0): Span => ({
   lane,
   kind,
   start,
   end,
   a,
-  b
+  b,
+  idleStart: idle(lane, start),
+  idleEnd: idle(lane, end)
 })
 
 // The main thread's call; worker 0 runs a task and its subtasks, and waits on one that worker 1 stole; worker 1
-// sleeps, looks, steals it and runs it inside its look, then sleeps again.
+// sleeps, looks, steals it and runs it inside its look, is active outside any span a moment, then sleeps again.
 const spans: ReadonlyArray<Span> = [
   span(-1, Kind.Call, 0, 10),
-  span(0, Kind.Task, 1, 2, 1),
+  span(0, Kind.Task, 1, 1.5, 1),
   span(0, Kind.Subtask, 2, 6, 1),
   span(0, Kind.Publish, 1.5, 1.8, 0, 5),
   span(0, Kind.Answered, 7, 7, 1, 5),
@@ -24,7 +28,7 @@ const spans: ReadonlyArray<Span> = [
   span(1, Kind.Look, 2.9, 6.5),
   span(1, Kind.Steal, 3, 3.01, 0, 5),
   span(1, Kind.Stolen, 3.01, 6, 0, 5),
-  span(1, Kind.Asleep, 6.5, 10)
+  span(1, Kind.Asleep, 6.8, 10)
 ]
 
 describe("the timeline's SVG", () => {
@@ -50,10 +54,13 @@ describe("the timeline's SVG", () => {
     const [main, worker0, worker1] = summarize(spans, 0, 10)
     assert.strictEqual(main!.own.get(Kind.Call), 10)
     assert.strictEqual(worker0!.waiting, 4)
-    assert.strictEqual(worker0!.outside, 5)
+    assert.strictEqual(worker0!.outside, 5.5)
+    assert.deepStrictEqual([worker0!.loopWaiting, worker0!.active], [0.5, 0], "the gap between task and subtask")
     // The look's own time leaves out the steal and the stolen run inside it.
     assert.closeTo(worker1!.own.get(Kind.Look)!, 3.6 - 3, 1e-9)
-    assert.closeTo(worker1!.own.get(Kind.Asleep)!, 2.9 + 3.5, 1e-9)
-    assert.strictEqual(worker1!.outside, 0)
+    assert.closeTo(worker1!.own.get(Kind.Asleep)!, 2.9 + 3.2, 1e-9)
+    assert.closeTo(worker1!.outside, 0.3, 1e-9)
+    assert.closeTo(worker1!.active, 0.3, 1e-9)
+    assert.strictEqual(worker1!.loopWaiting, 0)
   })
 })

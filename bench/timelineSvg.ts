@@ -2,7 +2,9 @@
  * Draws a timeline (`packages/compute/src/internal/shared/timeline.ts`) as a plain SVG, written by hand: one lane per
  * thread (the main thread first, then each worker), each span a colored box, nested spans drawn over the span they
  * run in (so a lane shows what its thread was doing at each instant), and under each worker lane a thin row for the
- * time one of its subtasks was away with a thief ("waiting on children"). Also sums each lane's time by what it did.
+ * time one of its subtasks was away with a thief ("waiting on children"). A gap between a worker's spans is told apart
+ * by its event loop's idle time across it: the loop waiting (for a message, not hungry), or the thread active outside
+ * any span (runtime code, GC, or descheduled by the OS on a busy machine). Also sums each lane's time by what it did.
  */
 import { Kind, type Span } from "../packages/compute/src/internal/shared/timeline.ts"
 
@@ -15,10 +17,16 @@ const styles: Partial<Record<Kind, { readonly color: string; readonly label: str
   [Kind.Look]: { color: "#ffbb78", label: "idle: looking for work (spin)" },
   [Kind.Asleep]: { color: "#a0a0a0", label: "idle: asleep (hungry, until woken)" },
   [Kind.Steal]: { color: "#d62728", label: "stealing (a tick: µs)" },
-  [Kind.Waiting]: { color: "#e377c2", label: "waiting on children (a lent subtask is away)" }
+  [Kind.Waiting]: { color: "#e377c2", label: "waiting on children (a lent subtask is away)" },
+  [Kind.Gc]: { color: "#000000", label: "garbage collection (a bar above the lane)" }
 }
 const outsideColor = "#f4f4f4"
-const outsideLabel = "outside the spans: event loop, messages, bookkeeping"
+const outsideLabel = "outside the spans, not measured (the window's ends)"
+const activeColor = "#c49c94"
+const activeLabel = "active outside the spans: runtime code, GC, or descheduled by the OS"
+const waitLabel = "event loop waiting, not asleep (not hungry)"
+/** A gap counts as the event loop waiting when its idle time grew by at least this share of it. */
+const idleShare = 0.5
 
 /** The kinds a lane's main row draws, in nesting order (instants and Waiting are not nested). */
 const nested = new Set<Kind>([Kind.Call, Kind.Task, Kind.Subtask, Kind.Stolen, Kind.Look, Kind.Asleep, Kind.Steal])
@@ -29,6 +37,8 @@ interface Layout {
   readonly own: Map<Kind, number>
   /** the time covered by any top-level span */
   readonly covered: number
+  /** the gaps between top-level spans: the event loop waiting, or the thread active (by the idle time at their ends) */
+  readonly gaps: Array<{ readonly start: number; readonly end: number; readonly loopWaiting: boolean }>
 }
 
 /** Nesting by containment: a thread's spans follow its stack, so a span is inside whichever open span contains it. */
@@ -37,6 +47,8 @@ export const layout = (spans: ReadonlyArray<Span>): Layout => {
   const drawn: Layout["drawn"] = []
   const own = new Map<Kind, number>()
   const stack: Array<{ span: Span; children: number }> = []
+  const gaps: Layout["gaps"] = []
+  let previous: Span | undefined
   let covered = 0
   const close = (entry: { span: Span; children: number }) => {
     const length = entry.span.end - entry.span.start
@@ -47,13 +59,23 @@ export const layout = (spans: ReadonlyArray<Span>): Layout => {
     const parent = stack[stack.length - 1]
     // Clipped to its parent: a record that overlaps instead of nesting (clock steps) must not count twice.
     const clipped = parent === undefined || span.end <= parent.span.end ? span : { ...span, end: parent.span.end }
-    if (parent === undefined) covered += clipped.end - clipped.start
-    else parent.children += clipped.end - clipped.start
+    if (parent === undefined) {
+      covered += clipped.end - clipped.start
+      const idle = previous === undefined ? NaN : span.idleStart - previous.idleEnd
+      if (previous !== undefined && span.start > previous.end && Number.isFinite(idle)) {
+        gaps.push({
+          start: previous.end,
+          end: span.start,
+          loopWaiting: idle >= idleShare * (span.start - previous.end)
+        })
+      }
+      previous = clipped
+    } else parent.children += clipped.end - clipped.start
     drawn.push({ span: clipped, depth: stack.length })
     stack.push({ span: clipped, children: 0 })
   }
   while (stack.length > 0) close(stack.pop()!)
-  return { drawn, own, covered }
+  return { drawn, own, covered, gaps }
 }
 
 /** The union of intervals, as [start, end] pairs. */
@@ -71,22 +93,31 @@ export interface LaneSummary {
   readonly lane: number
   /** ms by what the thread itself was doing (nested spans take their time out of the span around them) */
   readonly own: ReadonlyMap<Kind, number>
-  /** ms in no span */
+  /** ms in no span: of which the event loop waiting, the thread active, and the rest not known (the window's ends) */
   readonly outside: number
+  readonly loopWaiting: number
+  readonly active: number
   /** ms with a lent subtask away */
   readonly waiting: number
+  /** ms in garbage collection */
+  readonly gc: number
 }
 
 /** Each lane's time by kind over [from, to]. */
 export const summarize = (spans: ReadonlyArray<Span>, from: number, to: number): Array<LaneSummary> =>
   lanesOf(spans).map(([lane, laneSpans]) => {
-    const { covered, own } = layout(laneSpans)
+    const { covered, gaps, own } = layout(laneSpans)
     const waiting = union(laneSpans.filter((span) => span.kind === Kind.Waiting))
+    const gapTime = (loopWaiting: boolean) =>
+      gaps.filter((gap) => gap.loopWaiting === loopWaiting).reduce((sum, gap) => sum + gap.end - gap.start, 0)
     return {
       lane,
       own,
       outside: Math.max(0, to - from - covered),
-      waiting: waiting.reduce((sum, [start, end]) => sum + end - start, 0)
+      loopWaiting: gapTime(true),
+      active: gapTime(false),
+      waiting: waiting.reduce((sum, [start, end]) => sum + end - start, 0),
+      gc: union(laneSpans.filter((span) => span.kind === Kind.Gc)).reduce((sum, [start, end]) => sum + end - start, 0)
     }
   })
 
@@ -125,13 +156,14 @@ export interface TimelineOptions {
 /** The SVG of a timeline: one lane per thread that has spans, a legend, a time axis in ms from `from`. */
 export const renderTimeline = (spans: ReadonlyArray<Span>, options: TimelineOptions): string => {
   const { from, title, to } = options
-  const width = options.width ?? 1_300
+  const width = options.width ?? 1_440
   const left = 90
-  const right = 360
+  const right = 420
   const laneHeight = 26
+  // Room above each lane for its GC bar.
   const waitHeight = 5
-  const gap = 10
-  const legendRows = Math.ceil((Object.keys(styles).length + 1) / 3)
+  const gap = 14
+  const legendRows = Math.ceil((Object.keys(styles).length + 3) / 3)
   const top = 34 + legendRows * 18 + 8
   const lanes = lanesOf(spans)
   const summaries = new Map(summarize(spans, from, to).map((summary) => [summary.lane, summary]))
@@ -143,15 +175,21 @@ export const renderTimeline = (spans: ReadonlyArray<Span>, options: TimelineOpti
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" ` +
       `font-family="sans-serif" font-size="12">`,
     `<rect width="${width}" height="${height}" fill="white"/>`,
+    // The event loop waiting: hatched, nothing ran.
+    `<defs><pattern id="loop-waiting" width="6" height="6" patternUnits="userSpaceOnUse" patternTransform="rotate(45)">` +
+      `<rect width="6" height="6" fill="white"/><line x1="0" y1="0" x2="0" y2="6" stroke="#bbb" stroke-width="2"/>` +
+      `</pattern></defs>`,
     `<text x="${left}" y="20" font-size="14" font-weight="bold">${escape(title)}</text>`
   )
   // The legend, three entries a row.
   const entries: Array<[string, string]> = [
     ...Object.values(styles).map((style): [string, string] => [style.color, style.label]),
+    [activeColor, activeLabel],
+    ["url(#loop-waiting)", waitLabel],
     [outsideColor, outsideLabel]
   ]
   entries.forEach(([color, label], i) => {
-    const lx = left + (i % 3) * 330
+    const lx = left + (i % 3) * 420
     const ly = 34 + Math.floor(i / 3) * 18
     out.push(
       `<rect x="${lx}" y="${ly}" width="12" height="12" fill="${color}" stroke="#666" stroke-width="0.5"/>`,
@@ -165,7 +203,14 @@ export const renderTimeline = (spans: ReadonlyArray<Span>, options: TimelineOpti
       `<text x="${left - 8}" y="${y + laneHeight / 2 + 4}" text-anchor="end">${laneName(lane)}</text>`,
       `<rect x="${left}" y="${y}" width="${plot}" height="${laneHeight}" fill="${outsideColor}"/>`
     )
-    for (const { depth, span } of layout(laneSpans).drawn) {
+    const { drawn, gaps } = layout(laneSpans)
+    for (const gap of gaps) {
+      out.push(
+        `<rect x="${fixed(x(gap.start))}" y="${y}" width="${fixed(Math.max(x(gap.end) - x(gap.start), 0.5))}" ` +
+          `height="${laneHeight}" fill="${gap.loopWaiting ? "url(#loop-waiting)" : activeColor}"/>`
+      )
+    }
+    for (const { depth, span } of drawn) {
       const style = styles[span.kind]!
       // A nested span is drawn a little inset, so that one like its parent still shows as separate.
       const inset = Math.min(depth, 3) * 2
@@ -174,6 +219,12 @@ export const renderTimeline = (spans: ReadonlyArray<Span>, options: TimelineOpti
       out.push(
         `<rect x="${fixed(x(span.start))}" y="${y + inset}" width="${fixed(w)}" height="${laneHeight - 2 * inset}" ` +
           `fill="${style.color}">${w >= 3 ? `<title>${escape(tip)}</title>` : ""}</rect>`
+      )
+    }
+    for (const [start, end] of union(laneSpans.filter((span) => span.kind === Kind.Gc))) {
+      out.push(
+        `<rect x="${fixed(x(start))}" y="${y - 4}" width="${fixed(Math.max(x(end) - x(start), 0.5))}" height="3" ` +
+          `fill="${styles[Kind.Gc]!.color}"/>`
       )
     }
     for (const [start, end] of union(laneSpans.filter((span) => span.kind === Kind.Waiting))) {
@@ -212,8 +263,10 @@ export const summaryLine = (summary: LaneSummary, window: number): string => {
     `run ${percent(run, window)}`,
     `look ${percent((summary.own.get(Kind.Look) ?? 0) + (summary.own.get(Kind.Steal) ?? 0), window)}`,
     `asleep ${percent(summary.own.get(Kind.Asleep) ?? 0, window)}`,
-    `outside ${percent(summary.outside, window)}`
+    `loop waiting ${percent(summary.loopWaiting, window)}`,
+    `active outside ${percent(summary.active, window)}`
   ]
+  if (summary.gc > 0) parts.push(`gc ${percent(summary.gc, window)}`)
   if (summary.waiting > 0) parts.push(`waiting ${percent(summary.waiting, window)}`)
   return parts.join(", ")
 }

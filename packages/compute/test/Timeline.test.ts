@@ -32,6 +32,10 @@ describe("the timeline", () => {
         const lanes = [...new Set(spans.map((span) => span.lane))]
         assert.strictEqual(lanes.length, 2, "a lane per worker")
         for (const span of spans) assert.isAtMost(span.start, span.end)
+        // Runs carry the event loop's idle time at their ends (what tells a gap between spans apart).
+        for (const run of [...of(Timeline.Kind.Task), ...of(Timeline.Kind.Subtask), ...of(Timeline.Kind.Stolen)]) {
+          assert.isTrue(Number.isFinite(run.idleStart) && run.idleStart <= run.idleEnd)
+        }
 
         const [task, ...more] = of(Timeline.Kind.Task)
         assert.isDefined(task)

@@ -6,12 +6,16 @@
  * records — kind, start, end, two ids — into a ring of shared memory it allocates at start-up, and hands the ring to
  * the collector over a `BroadcastChannel`: the collector reads the rings after a run, no message per span, no flush.
  * Times are `performance.timeOrigin + performance.now()` (less a constant), so lanes of different threads align.
+ * Each span also carries the thread's event-loop idle time at its ends (`eventLoopUtilization().idle`, ~0.4 µs a
+ * reading), so that a gap between spans can be told apart: the event loop waiting for a message, or the thread active
+ * outside any span (runtime code, GC, or descheduled by the OS). Thread CPU time would say more, but Node's
+ * (`process.threadCpuUsage`) and Linux's schedstat both move in scheduler ticks (4 ms here): too coarse.
  *
  * A worker's spans nest as its stack does (a stolen subtask runs inside a look for work), so the innermost open span
  * is what the thread is doing. "Waiting on children" is not recorded but derived ({@link collect}): the time a
  * subtask this worker lent is away, from a peer's steal to its answer here.
  */
-import { performance } from "node:perf_hooks"
+import { performance, PerformanceObserver } from "node:perf_hooks"
 import { BroadcastChannel } from "node:worker_threads"
 
 /** The environment variable that switches the recorder on in the workers a pool starts. */
@@ -38,7 +42,9 @@ export const Kind = {
   /** an instant: a thief's answer read (a = thief, b = token) */
   Answered: 9,
   /** the main thread: a call from submission to result (recorded by whoever drives the pool) */
-  Call: 10
+  Call: 10,
+  /** a garbage collection in this thread's heap (from a `gc` PerformanceObserver: it overlaps the spans it paused) */
+  Gc: 11
 } as const
 export type Kind = (typeof Kind)[keyof typeof Kind]
 
@@ -51,15 +57,21 @@ export interface Span {
   readonly end: number
   readonly a: number
   readonly b: number
+  /** the thread's event-loop idle time (ms) at the span's start and end; NaN where not read (steals, instants, the
+   * main thread) */
+  readonly idleStart: number
+  readonly idleEnd: number
 }
 
-const fields = 5
+const fields = 7
 const headerBytes = 16
 const capacity = 1 << 16
 
 // The clock of every thread, less a constant so that a double keeps sub-microsecond steps.
 const origin = performance.timeOrigin - 1_700_000_000_000
 const now = (): number => origin + performance.now()
+/** The thread's event loop's idle time so far (ms): it grows while the loop waits for a message or a timer. */
+const idleNow = (): number => performance.eventLoopUtilization().idle
 
 /** A thread's ring: header [written (Int32), lane (Int32)], then `capacity` records of `fields` doubles. */
 class Ring {
@@ -82,7 +94,7 @@ class Ring {
     return this.header[1]!
   }
 
-  write(kind: Kind, start: number, end: number, a: number, b: number): void {
+  write(kind: Kind, start: number, end: number, a: number, b: number, idleStart = NaN, idleEnd = NaN): void {
     const written = this.header[0]!
     const at = (written % capacity) * fields
     this.records[at] = kind
@@ -90,6 +102,8 @@ class Ring {
     this.records[at + 2] = end
     this.records[at + 3] = a
     this.records[at + 4] = b
+    this.records[at + 5] = idleStart
+    this.records[at + 6] = idleEnd
     // Last: a reader on another thread sees whole records only.
     Atomics.store(this.header, 0, written + 1)
   }
@@ -106,7 +120,9 @@ class Ring {
         start: this.records[at + 1]!,
         end: this.records[at + 2]!,
         a: this.records[at + 3]!,
-        b: this.records[at + 4]!
+        b: this.records[at + 4]!,
+        idleStart: this.records[at + 5]!,
+        idleEnd: this.records[at + 6]!
       })
     }
     return spans
@@ -118,8 +134,11 @@ class Ring {
 let ring: Ring | undefined
 /** read by every hook: the one check a hook costs when the timeline is off */
 let on = false
-/** when this worker said it was hungry, until it does something again (0: not asleep) */
+/** when this worker said it was hungry, until it does something again (0: not asleep), and its idle time then */
 let asleepSince = 0
+let asleepIdle = 0
+/** the idle time at the start of each open span: spans nest as the stack does */
+const idleStarts: Array<number> = []
 /** when each queued subtask was queued, while it waits (only when on) */
 const queuedAt = new WeakMap<object, number>()
 
@@ -128,22 +147,38 @@ export const attach = (workerId: number): void => {
   if (process.env[envName] !== "1" || ring !== undefined) return
   ring = Ring.allocate(workerId)
   on = true
+  const gcs = new PerformanceObserver((list) => {
+    for (const entry of list.getEntries()) {
+      ring!.write(Kind.Gc, origin + entry.startTime, origin + entry.startTime + entry.duration, 0, 0)
+    }
+  })
+  gcs.observe({ entryTypes: ["gc"] })
   const channel = new BroadcastChannel(channelName)
   channel.postMessage(ring.buffer)
   channel.close()
 }
 
-/** The start of a span, or 0 when the timeline is off. */
+/** The start of a span, or 0 when the timeline is off; each must be ended with {@link end}. */
 export const begin = (): number => {
   if (!on) return 0
   const at = now()
-  if (asleepSince !== 0) wake(at)
+  const idle = idleNow()
+  if (asleepSince !== 0) wake(at, idle)
+  idleStarts.push(idle)
   return at
 }
 
 /** Ends a span begun with {@link begin}. */
 export const end = (kind: Kind, started: number, a = 0, b = 0): void => {
-  if (started !== 0) ring!.write(kind, started, now(), a, b)
+  if (started !== 0) ring!.write(kind, started, now(), a, b, idleStarts.pop(), idleNow())
+}
+
+/** A time to measure a steal from (0 when off): not a span yet, as most tries find nothing. */
+export const mark = (): number => (on ? now() : 0)
+
+/** A steal from `owner` succeeded; it took since `marked`. */
+export const stole = (marked: number, owner: number, token: number): void => {
+  if (marked !== 0) ring!.write(Kind.Steal, marked, now(), owner, token)
 }
 
 /** Wraps a function in a span (for a host's callback, where a pair of calls would not fit). */
@@ -161,12 +196,14 @@ export const around = <A>(kind: Kind, f: () => A): A => {
 export const hungry = (isHungry: boolean): void => {
   if (!on) return
   if (isHungry) {
-    if (asleepSince === 0) asleepSince = now()
-  } else if (asleepSince !== 0) wake(now())
+    if (asleepSince !== 0) return
+    asleepSince = now()
+    asleepIdle = idleNow()
+  } else if (asleepSince !== 0) wake(now(), idleNow())
 }
 
-const wake = (at: number) => {
-  ring!.write(Kind.Asleep, asleepSince, at, 0, 0)
+const wake = (at: number, idle: number) => {
+  ring!.write(Kind.Asleep, asleepSince, at, 0, 0, asleepIdle, idle)
   asleepSince = 0
 }
 
@@ -240,7 +277,7 @@ const waiting = (spans: ReadonlyArray<Span>): Array<Span> => {
     if (span.kind !== Kind.Answered) continue
     const steal = steals.get(`${span.lane}:${span.b}`)
     if (steal === undefined || steal.start > span.end) continue
-    derived.push({ lane: span.lane, kind: Kind.Waiting, start: steal.start, end: span.end, a: span.a, b: span.b })
+    derived.push({ ...span, kind: Kind.Waiting, start: steal.start, end: span.end })
   }
   return derived
 }

@@ -153,10 +153,10 @@ export class Peers {
     if (this.leaving) return false
     for (const peer of this.links.values()) {
       if (peer.gone || !peer.slots.hasPublished()) continue
-      const mark = Timeline.begin()
+      const mark = Timeline.mark()
       const stolen = peer.slots.steal(this.host.workerId)
       if (stolen !== undefined) {
-        Timeline.end(Timeline.Kind.Steal, mark, peer.id, stolen.token)
+        Timeline.stole(mark, peer.id, stolen.token)
         this.run(peer, stolen)
         return true
       }
