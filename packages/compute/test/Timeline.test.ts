@@ -3,6 +3,7 @@ import { Effect } from "effect"
 import { ComputePool } from "effect-compute"
 import * as Timeline from "../src/internal/shared/timeline.ts"
 import { Fork } from "./fixtures/tasks.ts"
+import { poll } from "./helpers.ts"
 
 const entry = new URL("./fixtures/worker.ts", import.meta.url)
 const leaf = (ms: number) => ({ ms, untilInterrupted: false, stubborn: false, crash: false })
@@ -27,6 +28,13 @@ describe("the timeline", () => {
       Effect.gen(function*() {
         // Eight 20 ms leaves from one task: its worker runs them while the idle one steals (Stealing.test.ts).
         const where = yield* ComputePool.execute(Fork, Array.from({ length: 8 }, () => leaf(20)))
+        // A span is written when it ends: the thief's look, around its last stolen run, ends a moment after its answer.
+        yield* poll(Effect.sync(() => {
+          const all = collector.spans()
+          return all.filter((span) => span.kind === Timeline.Kind.Steal).every((steal) =>
+            all.some((look) => look.kind === Timeline.Kind.Look && inside(steal, look))
+          )
+        }))
         const spans = collector.spans()
         const of = (kind: Timeline.Kind) => spans.filter((span) => span.kind === kind)
         const lanes = [...new Set(spans.map((span) => span.lane))]
