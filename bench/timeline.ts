@@ -6,8 +6,9 @@
  *   npm run bench:timeline -- fork-join                  bench/results/timeline-fork-join.svg, docs/public/timeline/fork-join.svg
  *   npm run bench:timeline -- fork-join --suffix before  ...-before.svg: a picture kept beside later ones
  *   npm run bench:timeline -- fork-join-fine --threads 4 --quick --json   (and the spans, as JSON, beside the SVG)
+ *   npm run bench:timeline -- --render bench/results/timeline-fork-join-before.json   (the SVG again, from the JSON)
  */
-import { mkdirSync, writeFileSync } from "node:fs"
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs"
 import { availableParallelism, loadavg } from "node:os"
 import { fileURLToPath } from "node:url"
 import * as Timeline from "../packages/compute/src/internal/shared/timeline.ts"
@@ -18,6 +19,19 @@ import { renderTimeline, summarize, summaryLine } from "./timelineSvg.ts"
 import { calibrate } from "./workload.ts"
 
 const args = process.argv.slice(2)
+if (args[0] === "--render") {
+  const file = args[1]!
+  const saved = JSON.parse(readFileSync(file, "utf8")) as {
+    title: string
+    from: number
+    to: number
+    spans: Array<Timeline.Span>
+  }
+  // JSON wrote the readings not taken (NaN) as null.
+  const spans = saved.spans.map((span) => ({ ...span, idleStart: span.idleStart ?? NaN, idleEnd: span.idleEnd ?? NaN }))
+  writeFileSync(file.replace(/(\.json)?$/, ".svg"), renderTimeline(spans, saved))
+  process.exit(0)
+}
 const flag = (name: string) => {
   const i = args.indexOf(`--${name}`)
   return i >= 0 ? args[i + 1] : undefined

@@ -23,7 +23,7 @@ const styles: Partial<Record<Kind, { readonly color: string; readonly label: str
 const outsideColor = "#f4f4f4"
 const outsideLabel = "outside the spans, not measured (the window's ends)"
 const activeColor = "#c49c94"
-const activeLabel = "active outside the spans: runtime code, GC, or descheduled by the OS"
+const activeLabel = "active outside spans: runtime, GC, or descheduled by the OS"
 const waitLabel = "event loop waiting, not asleep (not hungry)"
 /** A gap counts as the event loop waiting when its idle time grew by at least this share of it. */
 const idleShare = 0.5
@@ -76,6 +76,30 @@ export const layout = (spans: ReadonlyArray<Span>): Layout => {
   }
   while (stack.length > 0) close(stack.pop()!)
   return { drawn, own, covered, gaps }
+}
+
+/**
+ * Boxes of the same key less than `epsilon` apart drawn as one (with how many they are): a tree of thousands of 20 µs
+ * leaves would otherwise write megabytes of boxes no one can tell apart. Same-key boxes of a lane never overlap.
+ */
+const merged = <A extends { readonly start: number; readonly end: number; readonly key: number }>(
+  items: ReadonlyArray<A>,
+  epsilon: number
+): Array<{ start: number; end: number; key: number; count: number }> => {
+  const open = new Map<number, { start: number; end: number; key: number; count: number }>()
+  const out: Array<{ start: number; end: number; key: number; count: number }> = []
+  for (const item of items.toSorted((a, b) => a.start - b.start)) {
+    const box = open.get(item.key)
+    if (box !== undefined && item.start - box.end < epsilon) {
+      box.end = Math.max(box.end, item.end)
+      box.count++
+      continue
+    }
+    const next = { start: item.start, end: item.end, key: item.key, count: 1 }
+    open.set(item.key, next)
+    out.push(next)
+  }
+  return out
 }
 
 /** The union of intervals, as [start, end] pairs. */
@@ -156,9 +180,9 @@ export interface TimelineOptions {
 /** The SVG of a timeline: one lane per thread that has spans, a legend, a time axis in ms from `from`. */
 export const renderTimeline = (spans: ReadonlyArray<Span>, options: TimelineOptions): string => {
   const { from, title, to } = options
-  const width = options.width ?? 1_440
+  const width = options.width ?? 1_500
   const left = 90
-  const right = 420
+  const right = 500
   const laneHeight = 26
   // Room above each lane for its GC bar.
   const waitHeight = 5
@@ -189,7 +213,7 @@ export const renderTimeline = (spans: ReadonlyArray<Span>, options: TimelineOpti
     [outsideColor, outsideLabel]
   ]
   entries.forEach(([color, label], i) => {
-    const lx = left + (i % 3) * 420
+    const lx = left + (i % 3) * 450
     const ly = 34 + Math.floor(i / 3) * 18
     out.push(
       `<rect x="${lx}" y="${ly}" width="12" height="12" fill="${color}" stroke="#666" stroke-width="0.5"/>`,
@@ -204,20 +228,27 @@ export const renderTimeline = (spans: ReadonlyArray<Span>, options: TimelineOpti
       `<rect x="${left}" y="${y}" width="${plot}" height="${laneHeight}" fill="${outsideColor}"/>`
     )
     const { drawn, gaps } = layout(laneSpans)
-    for (const gap of gaps) {
+    const pixel = (to - from) / plot
+    for (const gap of merged(gaps.map((gap) => ({ ...gap, key: gap.loopWaiting ? 1 : 0 })), pixel)) {
       out.push(
         `<rect x="${fixed(x(gap.start))}" y="${y}" width="${fixed(Math.max(x(gap.end) - x(gap.start), 0.5))}" ` +
-          `height="${laneHeight}" fill="${gap.loopWaiting ? "url(#loop-waiting)" : activeColor}"/>`
+          `height="${laneHeight}" fill="${gap.key === 1 ? "url(#loop-waiting)" : activeColor}"/>`
       )
     }
-    for (const { depth, span } of drawn) {
-      const style = styles[span.kind]!
+    const boxes = merged(drawn.map(({ depth, span }) => ({ ...span, key: depth * 100 + span.kind })), pixel)
+    // Outer spans first, so that what ran inside them is drawn over them.
+    for (const box of boxes.toSorted((a, b) => a.key - b.key)) {
+      const kind = (box.key % 100) as Kind
+      const depth = Math.floor(box.key / 100)
+      const style = styles[kind]!
       // A nested span is drawn a little inset, so that one like its parent still shows as separate.
       const inset = Math.min(depth, 3) * 2
-      const w = Math.max(x(span.end) - x(span.start), span.kind === Kind.Steal ? 1 : 0.5)
-      const tip = `${style.label}: ${fixed(span.start - from)}–${fixed(span.end - from)} ms`
+      const w = Math.max(x(box.end) - x(box.start), kind === Kind.Steal ? 1 : 0.5)
+      const tip = `${style.label}${box.count > 1 ? ` ×${box.count}` : ""}: ${fixed(box.start - from)}–${
+        fixed(box.end - from)
+      } ms`
       out.push(
-        `<rect x="${fixed(x(span.start))}" y="${y + inset}" width="${fixed(w)}" height="${laneHeight - 2 * inset}" ` +
+        `<rect x="${fixed(x(box.start))}" y="${y + inset}" width="${fixed(w)}" height="${laneHeight - 2 * inset}" ` +
           `fill="${style.color}">${w >= 3 ? `<title>${escape(tip)}</title>` : ""}</rect>`
       )
     }
@@ -263,10 +294,10 @@ export const summaryLine = (summary: LaneSummary, window: number): string => {
     `run ${percent(run, window)}`,
     `look ${percent((summary.own.get(Kind.Look) ?? 0) + (summary.own.get(Kind.Steal) ?? 0), window)}`,
     `asleep ${percent(summary.own.get(Kind.Asleep) ?? 0, window)}`,
-    `loop waiting ${percent(summary.loopWaiting, window)}`,
-    `active outside ${percent(summary.active, window)}`
+    `loop wait ${percent(summary.loopWaiting, window)}`,
+    `active ${percent(summary.active, window)}`
   ]
   if (summary.gc > 0) parts.push(`gc ${percent(summary.gc, window)}`)
-  if (summary.waiting > 0) parts.push(`waiting ${percent(summary.waiting, window)}`)
+  if (summary.waiting > 0) parts.push(`children away ${percent(summary.waiting, window)}`)
   return parts.join(", ")
 }
