@@ -4,6 +4,7 @@
 import { ComputeParallel } from "effect-compute"
 import { monitorEventLoopDelay, performance } from "node:perf_hooks"
 import type { BenchPool, PoolName } from "./pools.ts"
+import { stealRow } from "./steal.ts"
 import { ends, fib, spin, sumRange } from "./workload.ts"
 
 export interface Sizes {
@@ -324,6 +325,16 @@ export const benchmarks: ReadonlyArray<Benchmark> = [
       if (result !== expected) throw new Error(`nested-map over ${n} items gave ${result}, not ${expected}`)
       return n / (ms / 1_000)
     }
+  },
+  {
+    name: "steal",
+    // Its own pool, with the timeline on (bench/steal.ts): queued→started and the steal's cost, p50/p99, on stderr.
+    title: "a steal's own cost, p50 (fork-join fib(32)/24, timeline on)",
+    unit: "µs/steal",
+    higherIsBetter: false,
+    pools: ["effect-compute"],
+    warmups: 0,
+    run: (_pool, sizes) => stealRow(sizes.quick)
   }
 ]
 

@@ -6,6 +6,7 @@
  */
 import type { Outcome } from "../wire/outcome.ts"
 import { outcomes } from "../wire/outcome.ts"
+import * as Timeline from "./timeline.ts"
 
 /** The counters, in this order: subtasks submitted here, then one per outcome. */
 const countIndex: Record<Outcome | "submitted", number> = {
@@ -71,6 +72,7 @@ export class Region {
   }
 
   setHungry(hungry: boolean): void {
+    Timeline.hungry(hungry)
     Atomics.store(this.flags, Flag.hungry, hungry ? 1 : 0)
   }
 

@@ -6,6 +6,7 @@
  */
 import { performance } from "node:perf_hooks"
 import type { Region } from "../shared/region.ts"
+import * as Timeline from "../shared/timeline.ts"
 
 /** What the idle life needs of the worker around it. */
 export interface IdleHost {
@@ -105,19 +106,7 @@ export class Idle {
    * thread, which writes the work it waits for; on a machine with no core to spare a spinner would take theirs.
    */
   findWork(): boolean {
-    const host = this.host
-    if (host.readInbox() || host.steal()) return true
-    if (this.options.spinMicros <= 0 || host.inHand()) return false
-    if (host.awakePeers() + 2 > this.options.cores) return false
-    const deadline = performance.now() + this.options.spinMicros / 1_000
-    for (let round = 1;; round++) {
-      if (host.inboxWritten()) return host.readInbox() || host.steal()
-      // The peers' slots and the clock are dearer to read than the inbox's tail: every 32 rounds.
-      if ((round & 31) === 0) {
-        if (host.steal()) return true
-        if (performance.now() >= deadline) return false
-      }
-    }
+    return Timeline.around(Timeline.Kind.Look, this.lookForWork)
   }
 
   /**
@@ -157,6 +146,22 @@ export class Idle {
     const steps = this.checkSteps()
     while (!steps.next().done) {
       // Run to its end: the steps are for the protocol test, which interleaves them with other threads'.
+    }
+  }
+
+  private readonly lookForWork = (): boolean => {
+    const host = this.host
+    if (host.readInbox() || host.steal()) return true
+    if (this.options.spinMicros <= 0 || host.inHand()) return false
+    if (host.awakePeers() + 2 > this.options.cores) return false
+    const deadline = performance.now() + this.options.spinMicros / 1_000
+    for (let round = 1;; round++) {
+      if (host.inboxWritten()) return host.readInbox() || host.steal()
+      // The peers' slots and the clock are dearer to read than the inbox's tail: every 32 rounds.
+      if ((round & 31) === 0) {
+        if (host.steal()) return true
+        if (performance.now() >= deadline) return false
+      }
     }
   }
 }

@@ -9,6 +9,7 @@ import { type MessagePort, receiveMessageOnPort } from "node:worker_threads"
 import type * as ComputeTask from "../../ComputeTask.ts"
 import { Region } from "../shared/region.ts"
 import { doesNotFit, StealSlots, type Stolen } from "../shared/stealSlots.ts"
+import * as Timeline from "../shared/timeline.ts"
 import { outcomeOf } from "../wire/outcome.ts"
 import * as Protocol from "../wire/protocol.ts"
 import { fromWorker } from "../wire/settlement.ts"
@@ -91,6 +92,7 @@ export class Peers {
     subtask.slot = slot
     subtask.token = token
     this.published[slot] = subtask
+    Timeline.published(subtask, token)
     subtask.recall = () => {
       this.slots.requestCancel(slot)
       const thief = this.links.get(this.slots.thiefOf(slot))
@@ -116,6 +118,7 @@ export class Peers {
     const [, slot, token, outcome, value, runMs] = message
     const subtask = this.published[slot]
     if (subtask === undefined || subtask.token !== token) return
+    Timeline.answered(thief, token)
     this.unpublish(slot, subtask)
     const settlement = fromWorker(subtask.task, subtask.kind, thief, outcome, value)
     this.queue.end(subtask, outcomeOf(settlement), settlement, runMs)
@@ -153,8 +156,10 @@ export class Peers {
     if (this.leaving) return false
     for (const peer of this.links.values()) {
       if (peer.gone || !peer.slots.hasPublished()) continue
+      const mark = Timeline.mark()
       const stolen = peer.slots.steal(this.host.workerId)
       if (stolen !== undefined) {
+        Timeline.stole(mark, peer.id, stolen.token)
         this.run(peer, stolen)
         return true
       }
@@ -180,7 +185,9 @@ export class Peers {
     }
     const task = this.host.registry.get(stolen.name)
     if (task === undefined) return answer(Protocol.Report.NotServed, undefined)
+    const mark = Timeline.begin()
     const stop = this.host.start(task, stolen, () => owner.gone || owner.slots.isCancelRequested(slot), answer)
+    Timeline.end(Timeline.Kind.Stolen, mark, owner.id, token)
     if (stop !== undefined && !answered) owner.stolen.set(token, stop)
   }
 

@@ -10,6 +10,7 @@
 import { performance } from "node:perf_hooks"
 import type * as ComputeTask from "../../ComputeTask.ts"
 import type { Region } from "../shared/region.ts"
+import * as Timeline from "../shared/timeline.ts"
 import type { Outcome } from "../wire/outcome.ts"
 import type * as Protocol from "../wire/protocol.ts"
 import type { Settlement } from "../wire/settlement.ts"
@@ -137,6 +138,7 @@ export class SubtaskQueue {
 
   push(subtask: Subtask): void {
     this.host.region.submitted(1)
+    Timeline.queued(subtask)
     this.items.push(subtask)
     this.host.idle.busy()
     if (!this.runningQueued && !this.scheduled) {

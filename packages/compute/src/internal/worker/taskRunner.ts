@@ -14,6 +14,7 @@ import { ComputeError, isComputeError } from "../../ComputeError.ts"
 import type * as ComputeTask from "../../ComputeTask.ts"
 import { ComputePool } from "../service.ts"
 import type { Stolen } from "../shared/stealSlots.ts"
+import * as Timeline from "../shared/timeline.ts"
 import * as Codec from "../wire/codec.ts"
 import { outcomeOf } from "../wire/outcome.ts"
 import * as Protocol from "../wire/protocol.ts"
@@ -222,7 +223,9 @@ export const makeTaskRunner = (
       finished = true
       endTask(id, outcome, value, performance.now() - started)
     })
+    const mark = Timeline.begin()
     const stoppable = execute(task, kind, encodedPayload, state)
+    Timeline.end(Timeline.Kind.Task, mark, id)
     if (!finished) running.set(id, stoppable)
   }
 
@@ -242,7 +245,9 @@ export const makeTaskRunner = (
       subtask.interrupt = undefined
       end(outcome, value)
     })
+    const mark = Timeline.begin()
     const stoppable = execute(task, kind, subtask.encoded, state)
+    Timeline.end(Timeline.Kind.Subtask, mark, subtask.rootId)
     if (!finished) subtask.interrupt = () => stop(stoppable)
   }
 

@@ -16,6 +16,7 @@ import type { MessagePort } from "node:worker_threads"
 import type * as ComputeTask from "../../ComputeTask.ts"
 import type { InboxHandler, InboxReader } from "../shared/inbox.ts"
 import type { Region } from "../shared/region.ts"
+import * as Timeline from "../shared/timeline.ts"
 import * as Protocol from "../wire/protocol.ts"
 import * as HandlerScheduler from "./handlerScheduler.ts"
 import { Idle } from "./idle.ts"
@@ -45,6 +46,7 @@ export interface WorkerRuntimeOptions {
 
 export const start = (options: WorkerRuntimeOptions): void => {
   const { claims, port, workerId } = options
+  Timeline.attach(workerId)
   const registry = new Map<string, ComputeTask.Any>()
   for (const task of options.tasks) {
     if (registry.has(task.name)) {
