@@ -5,6 +5,9 @@
  * replacement is spawned first, so capacity never drops), or shrinking an elastic pool whose extra workers sit idle.
  * A retiring worker takes no new task, finishes what it holds, finalises its per-worker Layer and exits. What happens
  * to the jobs a worker held is the dispatcher's business: it is told.
+ *
+ * Over 400 lines, as one concept: a worker's life from spawn to exit, whose steps (ready, retiring, replaced, failed
+ * to start) act on the same list of workers and the same timers.
  */
 import { MessageChannel } from "node:worker_threads"
 import { noOutcomes, type OutcomeCounts } from "../wire/outcome.ts"

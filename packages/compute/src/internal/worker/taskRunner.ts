@@ -121,14 +121,7 @@ export interface TaskRunner {
   /** tasks from the main thread that went async, by id: what a Cancel stops */
   readonly running: ReadonlyMap<number, Running>
   /** runs a task from the main thread, unless the pool took it back before it started */
-  readonly runOne: (
-    id: number,
-    name: string,
-    kind: Protocol.Kind,
-    claim: number,
-    encodedPayload: unknown,
-    trace: readonly [string, string] | undefined
-  ) => void
+  readonly runOne: Protocol.RunEntryReader
   /** runs a subtask from this worker's own queue; its outcome goes back to the queue */
   readonly runSubtask: (subtask: Subtask) => void
   /** starts a subtask stolen from a peer; returns how to stop it, or undefined when it has already ended */
@@ -205,14 +198,7 @@ export const makeTaskRunner = (
     return state
   }
 
-  const runOne = (
-    id: number,
-    name: string,
-    kind: Protocol.Kind,
-    claim: number,
-    encodedPayload: unknown,
-    trace: readonly [string, string] | undefined
-  ) => {
+  const runOne: Protocol.RunEntryReader = (id, name, kind, claim, encodedPayload, trace) => {
     // The pool took this task back before it started (interrupted, or moved to another worker): nothing to say.
     if (Atomics.compareExchange(claims, claim, id, Protocol.Claim.Started) !== id) return
     const task = registry.get(name)
