@@ -19,26 +19,18 @@ import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import * as Tracer from "effect/Tracer"
+import type * as Scope from "effect/Scope"
 import * as Worker from "effect/workers/Worker"
-import { availableParallelism } from "node:os"
 import { Worker as NodeWorker } from "node:worker_threads"
 import * as ComputeConfig from "./ComputeConfig.ts"
 import { ComputeError, InvalidOptions, WorkerStartFailed } from "./ComputeError.ts"
 import type * as ComputeMetrics from "./ComputeMetrics.ts"
 import type * as ComputeTask from "./ComputeTask.ts"
-import { Dispatcher } from "./internal/main/dispatcher.ts"
-import * as Inline from "./internal/main/inline.ts"
-import type { Job } from "./internal/main/job.ts"
+import type { InlineRunner } from "./internal/main/inline.ts"
 import * as Options from "./internal/main/options.ts"
 import * as PoolState from "./internal/main/poolState.ts"
-import { Recorder } from "./internal/main/recorder.ts"
-import * as Thread from "./internal/main/thread.ts"
-import type { StartFailure } from "./internal/main/workers.ts"
 import { type BroadcastOptions, ComputePool, type ExecuteOptions, type PoolStats } from "./internal/service.ts"
-import * as Protocol from "./internal/wire/protocol.ts"
 import { captureServe } from "./internal/wire/serveCapture.ts"
-import { type Settlement, toEffect } from "./internal/wire/settlement.ts"
 
 // The tag and its types live in a leaf module, so that a worker gets the tag without this module's machinery.
 export { ComputePool } from "./internal/service.ts"
@@ -169,45 +161,6 @@ export interface ComputePoolOptions {
  */
 export const defaultThreads: (cores?: number) => number = Options.defaultThreads
 
-const defaultName = "effect-compute"
-
-const resolveOptions = Effect.fnUntraced(function*(options: MakeOptions) {
-  // Each option is checked, and defaulted, by its entry in the options table (internal/main/options.ts).
-  const checked = yield* Options.resolvePoolOptions(options)
-  const maxThreads = checked.maxThreads ?? checked.threads
-  if (maxThreads < checked.threads) {
-    return yield* Options.invalid("maxThreads", maxThreads, `it must be at least threads (${checked.threads})`)
-  }
-  // The dispatcher takes the checked options by their names; these are its own names and units.
-  return {
-    ...checked,
-    maxThreads,
-    // Where the user set the limit, it holds for every task; by default, workers whose tasks are tiny hold more.
-    maxInFlightForTinyTasks: options.maxInFlightPerWorker ?? 64,
-    idleSpinMicros: 1_000 * checked.idleSpin,
-    cores: availableParallelism(),
-    idleTimeoutMs: checked.idleTimeout,
-    startTimeoutMs: checked.workerStartTimeout,
-    recycle: {
-      maxTasks: checked.maxTasksPerWorker,
-      maxAgeMs: checked.maxWorkerAge,
-      maxHeapMb: checked.recycleAboveHeapMb
-    },
-    interruptGraceMs: checked.interruptGracePeriod,
-    shutdownTimeoutMs: checked.shutdownTimeout,
-    slowTaskMs: checked.slowTaskThreshold,
-    priorityAgingMs: Math.max(1, checked.priorityAging)
-  }
-})
-
-const annotate = (span: Tracer.Span, settlement: Settlement, job: Job | undefined) => {
-  span.attribute("compute.outcome", settlement._tag)
-  if (job === undefined) return
-  if (job.worker !== undefined) span.attribute("compute.worker_id", job.worker.id)
-  span.attribute("compute.queue_wait_us", Math.round(job.waitMs * 1_000))
-  if (job.runMs !== undefined) span.attribute("compute.run_time_us", Math.round(job.runMs * 1_000))
-}
-
 /**
  * Options of {@link make}: those of {@link layer} but the entry and the resource limits, which are the spawner's to set.
  *
@@ -236,127 +189,12 @@ export type MakeOptions = Omit<ComputePoolOptions, "entry" | "resourceLimits">
  * @category constructors
  * @since 0.1.0
  */
-export const make = Effect.fnUntraced(function*(options: MakeOptions) {
-  const resolved = yield* resolveOptions(options)
-  const spawn = yield* Worker.Spawner
-  // With metrics off nothing is recorded or registered; the snapshot then reports zero durations.
-  const context = yield* Effect.context<never>()
-  const recorder = options.metrics === false
-    ? undefined
-    : new Recorder(context, options.name ?? defaultName, resolved.slowTaskMs)
-  const core = new Dispatcher(
-    resolved,
-    (id) => {
-      const thread = spawn(id)
-      if (!(thread instanceof NodeWorker)) {
-        throw new TypeError("the Worker.Spawner given to ComputePool must return node:worker_threads Workers")
-      }
-      return Thread.fromNodeWorker(thread)
-    },
-    Thread.nodeClock,
-    recorder,
-    (message) => Effect.runForkWith(context)(Effect.logWarning(message))
-  )
-  if (recorder !== undefined) recorder.quarantinedNow = () => core.quarantined
-  yield* Effect.acquireRelease(
-    Effect.tryPromise({
-      try: () => core.start(),
-      catch: (failure) => {
-        const { cause, message, workerId } = failure as StartFailure
-        return new ComputeError({ reason: new WorkerStartFailed({ workerId, message, cause }) })
-      }
-    }).pipe(
-      Effect.onExit((exit) => exit._tag === "Success" ? Effect.void : Effect.promise(() => core.close()))
-    ),
-    () =>
-      Effect.promise(async () => {
-        await core.drain(resolved.shutdownTimeoutMs)
-        await core.close()
-      })
-  )
-  yield* Effect.addFinalizer(() => Effect.sync(() => recorder?.close()))
-
-  // A span per task only when a tracer other than Effect's built-in one was installed where the pool was built (or
-  // `tracing: true`): with tracing off, the dispatch path makes no span at all.
-  const tracing = options.tracing ?? (yield* Effect.tracer) !== Tracer.nativeTracer
-
-  /**
-   * Submits one job — to the queue, or to one given worker (`workerId`, a part of a broadcast); with a span, the job
-   * carries its context and the span gets the job's facts when it ends.
-   */
-  const run = (
-    task: ComputeTask.Any,
-    kind: Protocol.Kind,
-    payload: unknown,
-    options: ExecuteOptions | undefined,
-    span: Tracer.Span | undefined,
-    workerId?: number
-  ): Effect.Effect<any, any> =>
-    Effect.callback((resume) => {
-      let job: Job | undefined = undefined
-      const settle = (settlement: Settlement) => {
-        if (span !== undefined) annotate(span, settlement, job)
-        resume(toEffect(task, settlement))
-      }
-      // The caller's options pass through as they are: nothing is allocated for a plain call.
-      const extras = span === undefined ? options : { ...options, trace: [span.traceId, span.spanId] as const }
-      job = workerId === undefined
-        ? core.submit(task, kind, payload, settle, extras)
-        : core.submitTo(workerId, task, payload, settle, extras)
-      if (job === undefined) return
-      const submitted = job
-      return Effect.callback<void>((stopped) => {
-        core.cancel(submitted, () => stopped(Effect.void))
-      })
-    })
-
-  const state = (): PoolState.PoolState => {
-    const { active, counts } = core.tally()
-    return {
-      threads: resolved.threads,
-      liveWorkers: core.liveWorkers,
-      activeTasks: active,
-      queuedTasks: core.queueDepth,
-      workerRestarts: core.restarts,
-      workerRecycles: core.recycles,
-      counts
-    }
-  }
-
-  const submit = (
-    task: ComputeTask.Any,
-    kind: Protocol.Kind,
-    payload: unknown,
-    options?: ExecuteOptions,
-    workerId?: number
-  ) =>
-    tracing
-      ? Effect.useSpan(`compute.execute ${task.name}`, { kind: "client" }, (span) => {
-        span.attribute("compute.task", task.name)
-        return run(task, kind, payload, options, span, workerId)
-      })
-      : run(task, kind, payload, options, undefined, workerId)
-
-  return ComputePool.of({
-    threads: resolved.threads,
-    execute: (task, payload, options) => submit(task, Protocol.Kind.Single, payload, options),
-    executeChunk: (task, payloads) =>
-      payloads.length === 0 ? Effect.succeed([]) : submit(task, Protocol.Kind.Chunk, payloads),
-    broadcast: (task, payload, options) =>
-      Effect.suspend(() => {
-        if (options?.keep === true) core.keep(task, payload)
-        return Effect.forEach(
-          core.openWorkers(),
-          (workerId) => submit(task, Protocol.Kind.Single, payload, undefined, workerId),
-          { concurrency: "unbounded" }
-        )
-      }),
-    stats: Effect.sync(() => PoolState.toStats(state())),
-    metrics: Effect.sync(() =>
-      PoolState.toSnapshot(state(), recorder?.durations() ?? PoolState.noDurations, core.utilization())
-    )
-  })
-})
+export const make = (
+  options: MakeOptions
+): Effect.Effect<ComputePool["Service"], ComputeError, Scope.Scope | Worker.Spawner> =>
+  // The main thread's scheduler is loaded here, when a pool is built, not with this module: a worker, which imports
+  // this module through the package's index and its tasks, never loads it.
+  Effect.flatMap(Effect.promise(() => import("./internal/main/pool.ts")), (pool) => pool.makePool(options))
 
 /**
  * The pool as a Layer: starts the workers when built, drains and terminates them when its scope closes. The Layer
@@ -382,7 +220,8 @@ export const layer = (options: ComputePoolOptions): Layer.Layer<ComputePool, Com
   if (options.resourceLimits !== undefined && ignoring !== undefined) {
     return Layer.effect(ComputePool, Effect.fail(Options.invalid("resourceLimits", "set", ignoring)))
   }
-  const prefix = options.name ?? defaultName
+  // The same default as the pool's own name (internal/main/pool.ts), which this module does not load.
+  const prefix = options.name ?? "effect-compute"
   const spawner = Worker.layerSpawner((id) =>
     new NodeWorker(options.entry, {
       name: `${prefix}-${id}`,
@@ -445,8 +284,10 @@ export const layerInline = <const Tasks extends ReadonlyArray<ComputeTask.Any>>(
             })
           )
         )
+      // Loaded when an inline pool is built, as the worker pool's machinery is (see `make`).
+      const inline = yield* Effect.promise(() => import("./internal/main/inline.ts"))
       // Handlers that use the pool themselves get this same inline pool.
-      let runner: ReturnType<typeof Inline.make> | undefined = undefined
+      let runner: InlineRunner | undefined = undefined
       const pool: ComputePool["Service"] = ComputePool.of({
         threads: 0,
         execute: (task, payload) => runner!.execute(task, payload) as any,
@@ -465,7 +306,7 @@ export const layerInline = <const Tasks extends ReadonlyArray<ComputeTask.Any>>(
         workerRecycles: 0,
         counts: runner!.counts.outcomes
       })
-      runner = Inline.make(options.tasks, Context.add(services, ComputePool, pool))
+      runner = inline.make(options.tasks, Context.add(services, ComputePool, pool))
       return pool
     })
   )

@@ -46,6 +46,9 @@ const crossThread = (
     )
 }
 
+/** The inline pool's engine: runs a task here, and counts its outcomes. */
+export type InlineRunner = ReturnType<typeof make>
+
 export const make = (tasks: ReadonlyArray<ComputeTask.Any>, services: Context.Context<any>) => {
   const registry = new Set(tasks)
   const counts = { active: 0, outcomes: noOutcomes() }
