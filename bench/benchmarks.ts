@@ -26,6 +26,8 @@ export interface Benchmark {
    * settles on the recursion only after a few (with one, fork-join-fine's samples were still falling by half).
    */
   readonly warmups?: number
+  /** Also run by bench/rayon (the `rayon` and `rayon-seq` columns), which mirrors this row's sizes. */
+  readonly rayon?: boolean
 }
 
 const timed = async (f: () => Promise<void>): Promise<number> => {
@@ -84,6 +86,7 @@ const cpuMicros = () => {
 export const benchmarks: ReadonlyArray<Benchmark> = [
   {
     name: "roundtrip",
+    rayon: true,
     title: "no-op round trip, sequential",
     unit: "µs/task",
     higherIsBetter: false,
@@ -141,6 +144,7 @@ export const benchmarks: ReadonlyArray<Benchmark> = [
   },
   {
     name: "map",
+    rayon: true,
     title: "map over 1M items of ~2 µs",
     unit: "items/s",
     higherIsBetter: true,
@@ -252,6 +256,7 @@ export const benchmarks: ReadonlyArray<Benchmark> = [
   mainThreadRow("main-cpu", "CPU", mainThreadCpu),
   {
     name: "subtask",
+    rayon: true,
     title: "spawn + join of a no-op subtask from inside a worker",
     unit: "µs/subtask",
     higherIsBetter: false,
@@ -269,6 +274,7 @@ export const benchmarks: ReadonlyArray<Benchmark> = [
   },
   {
     name: "fork-join",
+    rayon: true,
     title: "fork-join fib(32), forking down to fib(24)",
     unit: "ms",
     higherIsBetter: false,
@@ -286,6 +292,7 @@ export const benchmarks: ReadonlyArray<Benchmark> = [
   },
   {
     name: "fork-join-fine",
+    rayon: true,
     // The fork-join shape with fine leaves: the range is halved, each half a subtask, down to 20 items of ~1 µs each,
     // so every leaf is ~20 µs of work and the subtasks are about as many as the leaves (twice as many, all told).
     title: "fork-join sum over 100k items of ~1 µs, split down to leaves of ~20 µs",
@@ -307,6 +314,7 @@ export const benchmarks: ReadonlyArray<Benchmark> = [
   },
   {
     name: "nested-map",
+    rayon: true,
     // ComputeParallel.map called by a task's handler: the items are pieces in that worker's own queue, which idle
     // workers steal (split adaptively, as Rayon's parallel iterators split).
     title: "map over 100k items of ~2 µs from inside a worker",

@@ -27,11 +27,12 @@ export interface Report {
   }>
 }
 
-/** A measured value in 3 or so significant digits: 12.3, 456, 7.8k, 91k. */
+/** A measured value in 3 or so significant digits: 12.3, 456, 7.8k, 91k; two for tiny ones (Rayon's): 0.029. */
 export const formatValue = (value: number): string => {
   if (value >= 10_000) return `${(value / 1_000).toFixed(0)}k`
   if (value >= 1_000) return `${(value / 1_000).toFixed(1)}k`
   if (value >= 100) return value.toFixed(0)
+  if (value > 0 && value < 0.1) return value.toPrecision(2)
   return value.toFixed(1)
 }
 

@@ -6,6 +6,7 @@
  *   npm run bench                      full run (a few minutes on 2 cores)
  *   npm run bench -- --quick           small sizes, one repetition (what the smoke test runs)
  *   npm run bench -- --threads 4 --reps 5 --bench roundtrip,small --pools effect-compute,piscina --out file.json
+ *   npm run bench -- --bench fork-join,map --pools effect-compute,inline,rayon   (Rayon beside us: bench/rayon.ts)
  *   (file.svg is written next to file.json; `node bench/chart.ts file.json` re-renders it from the JSON alone)
  */
 import { execFileSync } from "node:child_process"
@@ -16,6 +17,7 @@ import { fileURLToPath } from "node:url"
 import { type Benchmark, benchmarks } from "./benchmarks.ts"
 import { formatValue as format, renderChart } from "./chart.ts"
 import type { PoolName } from "./pools.ts"
+import { buildRayon, type RayonBuild, type RayonColumn, rayonMissing, runRayon } from "./rayon.ts"
 import { calibrate } from "./workload.ts"
 
 const args = process.argv.slice(2)
@@ -46,10 +48,28 @@ const median = (xs: ReadonlyArray<number>) => {
   return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2
 }
 
+/** A column of the table: a pool of bench/pools.ts, or one of Rayon's runs. */
+type Column = PoolName | RayonColumn
+
 interface Row {
   readonly benchmark: Benchmark
-  readonly medians: Partial<Record<PoolName, number>>
-  readonly samples: Partial<Record<PoolName, ReadonlyArray<number>>>
+  readonly medians: Partial<Record<Column, number>>
+  readonly samples: Partial<Record<Column, ReadonlyArray<number>>>
+}
+
+// Rayon's columns, where a row selected has them and `--pools` does not leave them out; skipped, saying how to get
+// them, where cargo or Debian's crates are missing.
+const rayonWanted = (onlyPools === undefined || onlyPools.includes("rayon")) &&
+  benchmarks.some((b) => b.rayon === true && (onlyBenchmarks === undefined || onlyBenchmarks.includes(b.name)))
+const rayonSkipped = rayonWanted ? rayonMissing() : undefined
+let rayon: RayonBuild | undefined
+if (rayonSkipped !== undefined) console.log(`rayon columns skipped: ${rayonSkipped}`)
+else if (rayonWanted) {
+  const start = Date.now()
+  rayon = buildRayon()
+  console.log(
+    `rayon ${rayon.rayon} (bench/rayon, ${rayon.rustc}): built in ${((Date.now() - start) / 1_000).toFixed(1)} s`
+  )
 }
 
 // Repetitions run in rounds, each pool once per round, so a slow spell of a shared machine hits every pool alike.
@@ -58,14 +78,23 @@ for (const benchmark of benchmarks) {
   if (onlyBenchmarks && !onlyBenchmarks.includes(benchmark.name)) continue
   const row: Row = { benchmark, medians: {}, samples: {} }
   const poolsHere = benchmark.pools.filter((pool) => !onlyPools || onlyPools.includes(pool))
-  const samples = new Map<PoolName, Array<number>>(poolsHere.map((pool) => [pool, []]))
+  const samples = new Map<Column, Array<number>>()
+  const add = (column: Column, sample: number) => samples.set(column, [...(samples.get(column) ?? []), sample])
   for (let round = 0; round < reps; round++) {
-    for (const pool of poolsHere) samples.get(pool)!.push(runCase(pool, benchmark))
+    for (const pool of poolsHere) add(pool, runCase(pool, benchmark))
+    if (rayon !== undefined && benchmark.rayon === true) {
+      // One run per round, like every pool: its own warm-ups, then one measured run of its loop and of its pool.
+      const warmups = quick ? 1 : benchmark.warmups ?? 1
+      const sample = runRayon(benchmark.name, { threads, reps: 1, warmups, iterationsPerUs, quick })
+      add("rayon", sample.pool)
+      if (sample.sequential !== undefined) add("rayon-seq", sample.sequential)
+      if (sample.spawn !== undefined) add("rayon-spawn", sample.spawn)
+    }
   }
-  for (const pool of poolsHere) {
-    row.samples[pool] = samples.get(pool)!
-    row.medians[pool] = median(samples.get(pool)!)
-    console.log(`  ${benchmark.name} / ${pool}: ${format(row.medians[pool]!)} ${benchmark.unit}`)
+  for (const [column, values] of samples) {
+    row.samples[column] = values
+    row.medians[column] = median(values)
+    console.log(`  ${benchmark.name} / ${column}: ${format(row.medians[column]!)} ${benchmark.unit}`)
   }
   rows.push(row)
 }
@@ -81,15 +110,28 @@ function runCase(pool: PoolName, benchmark: Benchmark): number {
   return (JSON.parse(lines[lines.length - 1]!) as { samples: Array<number> }).samples[0]!
 }
 
-/** How many times faster effect-compute is than `other` (above 1: effect-compute wins). */
-const speedup = (row: Row, other: PoolName): number | undefined => {
-  const ours = row.medians["effect-compute"]
-  const theirs = row.medians[other]
+/** How many times faster column `a` is than column `b` in a row (above 1: `a` wins). */
+const ratio = (row: Row, a: Column, b: Column): number | undefined => {
+  const ours = row.medians[a]
+  const theirs = row.medians[b]
   if (ours === undefined || theirs === undefined) return undefined
   return row.benchmark.higherIsBetter ? ours / theirs : theirs / ours
 }
 
-const columns: ReadonlyArray<PoolName> = [
+/** How many times faster effect-compute is than `other` (above 1: effect-compute wins). */
+const speedup = (row: Row, other: PoolName): number | undefined => ratio(row, "effect-compute", other)
+
+/** Rayon's pool over Rayon's sequential loop, as `vs inline` is effect-compute over the same work inline. */
+const rayonSpeedup = (row: Row): number | undefined => ratio(row, "rayon", "rayon-seq")
+
+/** effect-compute's speedup over inline as a share of Rayon's over its own loop: 1 is Rayon's scaling. */
+const speedupRatioToRayon = (row: Row): number | undefined => {
+  const ours = speedup(row, "inline")
+  const theirs = rayonSpeedup(row)
+  return ours === undefined || theirs === undefined ? undefined : ours / theirs
+}
+
+const columns: ReadonlyArray<Column> = [
   "effect-compute",
   "piscina",
   "tinypool",
@@ -99,28 +141,50 @@ const columns: ReadonlyArray<PoolName> = [
   "ec-traced",
   "ec-no-metrics",
   "inline",
+  "rayon-seq",
+  "rayon",
   "cluster-1",
   "cluster-2",
   "cluster-3"
 ]
+
+/** Prints a table in Markdown, each column as wide as its widest cell. */
+const printTable = (header: ReadonlyArray<string>, table: ReadonlyArray<ReadonlyArray<string>>) => {
+  const widths = header.map((h, i) => Math.max(h.length, ...table.map((r) => r[i]!.length)))
+  const line = (cells: ReadonlyArray<string>) => `| ${cells.map((c, i) => c.padEnd(widths[i]!)).join(" | ")} |`
+  console.log()
+  console.log(line(header))
+  console.log(`|${widths.map((w) => "-".repeat(w + 2)).join("|")}|`)
+  for (const r of table) console.log(line(r))
+}
+const times = (value: number | undefined) => (value === undefined ? "—" : `${value.toFixed(2)}×`)
+
 const versus: ReadonlyArray<PoolName> = ["piscina", "tinypool", "effect-rpc", "inline"]
 const header = ["benchmark", "unit", ...columns, ...versus.map((other) => `vs ${other}`)]
 const table = rows.map((row) => [
   row.benchmark.title,
   row.benchmark.unit,
   ...columns.map((pool) => (row.medians[pool] === undefined ? "—" : format(row.medians[pool]!))),
-  ...versus.map((other) => {
-    const ratio = speedup(row, other)
-    return ratio === undefined ? "—" : `${ratio.toFixed(2)}×`
-  })
+  ...versus.map((other) => times(speedup(row, other)))
 ])
-const widths = header.map((h, i) => Math.max(h.length, ...table.map((r) => r[i]!.length)))
-const line = (cells: ReadonlyArray<string>) => `| ${cells.map((c, i) => c.padEnd(widths[i]!)).join(" | ")} |`
-console.log()
-console.log(line(header))
-console.log(`|${widths.map((w) => "-".repeat(w + 2)).join("|")}|`)
-for (const r of table) console.log(line(r))
+printTable(header, table)
 console.log("\nvs X: how many times faster effect-compute is than X (above 1: effect-compute wins).")
+
+// The rows Rayon runs too: each side's speedup over its own sequential run, and the first as a share of the second.
+const beside = rows.filter((row) => speedupRatioToRayon(row) !== undefined)
+if (beside.length > 0) {
+  printTable(
+    ["benchmark", "effect-compute vs inline", "rayon vs rayon-seq", "ratio (effect-compute / rayon)"],
+    beside.map((row) => {
+      const speedups = [speedup(row, "inline"), rayonSpeedup(row), speedupRatioToRayon(row)]
+      return [row.benchmark.title, ...speedups.map(times)]
+    })
+  )
+  console.log(
+    `\nratio: effect-compute's speedup over inline as a share of Rayon's over its own sequential loop (1: as Rayon ` +
+      `scales), ${threads} threads each.`
+  )
+}
 
 const large = rows.find((row) => row.benchmark.name === "large")
 const ideal = Math.min(threads, cores)
@@ -144,9 +208,19 @@ if (mainBusy !== undefined) {
   )
   console.log(`main-thread busy time per task (ceiling 1 / cost, on any number of cores): ${each.join(", ")}`)
 }
-const subtask = rows.find((row) => row.benchmark.name === "subtask")?.medians["effect-compute"]
+const subtaskRow = rows.find((row) => row.benchmark.name === "subtask")
+const subtask = subtaskRow?.medians["effect-compute"]
 if (subtask !== undefined) {
   console.log(`per-subtask cost (spawn + join of a no-op subtask inside a worker): ${format(subtask)} µs/subtask`)
+}
+const rayonJoin = subtaskRow?.medians.rayon
+const rayonSpawn = subtaskRow?.medians["rayon-spawn"]
+if (rayonJoin !== undefined && rayonSpawn !== undefined) {
+  console.log(
+    `rayon per subtask: ${(rayonJoin * 1_000).toFixed(1)} ns a join, ${
+      (rayonSpawn * 1_000).toFixed(1)
+    } ns a scope with one spawn`
+  )
 }
 if (mainBusy !== undefined && subtask !== undefined) {
   console.log(`ceilings on 1 to 16 cores (a model): npm run bench:model -- --results ${out}`)
@@ -161,6 +235,8 @@ const report = {
   reps,
   quick,
   iterationsPerUs,
+  // What built bench/rayon, or why its columns were skipped (absent: not asked for).
+  ...(rayon !== undefined ? { rayon } : rayonSkipped !== undefined ? { rayon: { skipped: rayonSkipped } } : {}),
   results: rows.map((row) => ({
     benchmark: row.benchmark.name,
     title: row.benchmark.title,
@@ -171,7 +247,9 @@ const report = {
     speedupVsPiscina: speedup(row, "piscina"),
     speedupVsTinypool: speedup(row, "tinypool"),
     speedupVsEffectRpc: speedup(row, "effect-rpc"),
-    speedupVsInline: speedup(row, "inline")
+    speedupVsInline: speedup(row, "inline"),
+    rayonSpeedup: rayonSpeedup(row),
+    speedupRatioToRayon: speedupRatioToRayon(row)
   }))
 }
 mkdirSync(dirname(out), { recursive: true })
