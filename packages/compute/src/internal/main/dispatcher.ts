@@ -6,8 +6,9 @@
  * One concept — moving jobs from callers to workers and their outcomes back — kept in one file (over 400 lines)
  * because dispatch, stealing, broadcasts, results and cancellation all act on the same jobs and workers. Its parts
  * that stand alone are modules of their own: the queue with its priority lanes (`jobQueue.ts`), the live workers —
- * replacement, recycling, elastic size (`workers.ts`), poison tasks (`quarantine.ts`), outcomes (`outcome.ts`), what a
- * worker's report means (`settlement.ts`), subtasks (`subtasks.ts`) and the thread and clock (`thread.ts`).
+ * replacement, recycling, elastic size (`workers.ts`), poison tasks (`quarantine.ts`), outcomes
+ * (`wire/outcome.ts`), what a worker's report means (`wire/settlement.ts`), subtasks (`subtasks.ts`), the thread and
+ * clock (`thread.ts`), and when callers resume (`callers.ts`).
  *
  * It is plain callbacks, not fibers: the dispatch path of one task is a few object writes and, per batch of tasks,
  * one `postMessage`. `ComputePool` wraps it in Effects.
