@@ -28,7 +28,7 @@
  * own. No-op tasks: a ceiling on dispatch, not on work — tasks of `t` µs are further bound by cores / t.
  *
  *   npm run bench:model                                    reads bench/results/latest.json
- *   npm run bench:model -- --results bench/results/quick.json --steal 1 --cores 1,2,4,8,16
+ *   npm run bench:model -- --results bench/results/2-core-idle-spin.json --steal 1 --cores 1,2,4,8,16
  *   npm run bench:model -- --main-busy effect-compute=5.7,piscina=12.8 --subtask 30.5 --steal 2
  *   (a flag overrides what the report says; with --main-busy and --subtask, no report is read)
  */
