@@ -220,8 +220,7 @@ export const layer = (options: ComputePoolOptions): Layer.Layer<ComputePool, Com
   if (options.resourceLimits !== undefined && ignoring !== undefined) {
     return Layer.effect(ComputePool, Effect.fail(Options.invalid("resourceLimits", "set", ignoring)))
   }
-  // The same default as the pool's own name (internal/main/pool.ts), which this module does not load.
-  const prefix = options.name ?? "effect-compute"
+  const prefix = options.name ?? Options.defaultPoolName
   const spawner = Worker.layerSpawner((id) =>
     new NodeWorker(options.entry, {
       name: `${prefix}-${id}`,

@@ -50,6 +50,9 @@ export const durationMillis = (key: string, value: unknown): Effect.Effect<numbe
     : Effect.fail(invalid(key, value, `it must be a duration such as "100ms", "2 seconds" or milliseconds`))
 }
 
+/** A pool's name when none is given: its metrics' attribute, and the prefix of its workers' thread names. */
+export const defaultPoolName = "effect-compute"
+
 /**
  * The default number of workers: half the cores, clamped to 2..16 (leave the other half to the I/O side), and never
  * more than the machine has.

@@ -22,9 +22,6 @@ import { Recorder } from "./recorder.ts"
 import * as Thread from "./thread.ts"
 import type { StartFailure } from "./workers.ts"
 
-/** A pool's name when none is given: its metrics' attribute, and the prefix of its workers' thread names. */
-export const defaultName = "effect-compute"
-
 const resolveOptions = Effect.fnUntraced(function*(options: MakeOptions) {
   // Each option is checked, and defaulted, by its entry in the options table (internal/main/options.ts).
   const checked = yield* Options.resolvePoolOptions(options)
@@ -69,7 +66,7 @@ export const makePool = Effect.fnUntraced(function*(options: MakeOptions) {
   const context = yield* Effect.context<never>()
   const recorder = options.metrics === false
     ? undefined
-    : new Recorder(context, options.name ?? defaultName, resolved.slowTaskMs)
+    : new Recorder(context, options.name ?? Options.defaultPoolName, resolved.slowTaskMs)
   const core = new Dispatcher(
     resolved,
     (id) => {
