@@ -628,7 +628,13 @@ export class Dispatcher {
   // ---- results
 
   private received(worker: WorkerSlot, message: Protocol.FromWorker): void {
-    this.callers.settleFirst(() => this.handle(worker, message))
+    // A step: a Results message ends many jobs, and its callers resume once all are counted.
+    const outermost = this.callers.beginStep()
+    try {
+      this.handle(worker, message)
+    } finally {
+      if (outermost) this.callers.endStep()
+    }
   }
 
   private handle(worker: WorkerSlot, message: Protocol.FromWorker): void {
