@@ -40,8 +40,11 @@ export class Job {
   transfer: ReadonlyArray<Transferable> | undefined = undefined
   /** its cell in `worker.claims` while it is there */
   claim = -1
-  /** subtasks it spawned that have not ended: while any run, it is suspended and does not count as load */
-  readonly children = new Set<Job>()
+  /**
+   * subtasks it spawned that have not ended: while any run, it is suspended and does not count as load (made on the
+   * first: most jobs spawn none, and a Set each was a tenth of what a burst of jobs kept alive)
+   */
+  children: Set<Job> | undefined = undefined
   /** for a subtask: the task that spawned it, if it is still known */
   parent: Job | undefined = undefined
   /** for a subtask: where to send its outcome */

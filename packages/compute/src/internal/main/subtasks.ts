@@ -72,6 +72,7 @@ export class Subtasks {
     worker.children.set(requestId, child)
     if (parent !== undefined) {
       child.parent = parent
+      parent.children ??= new Set()
       if (parent.children.size === 0) worker.suspended++
       parent.children.add(child)
     }
@@ -85,7 +86,7 @@ export class Subtasks {
 
   /** A task is being interrupted: its subtasks stop too, at once — one may be what keeps its thread from hearing. */
   cancelChildrenOf(job: Job): void {
-    for (const child of Array.from(job.children)) this.cancel(child)
+    if (job.children !== undefined) for (const child of Array.from(job.children)) this.cancel(child)
   }
 
   /** Subtasks whose spawning worker died have no one to answer to. */
@@ -104,7 +105,7 @@ export class Subtasks {
     if (child !== undefined) {
       worker.children.delete(requestId)
       const parent = child.parent
-      if (parent !== undefined && parent.children.delete(child) && parent.children.size === 0) worker.suspended--
+      if (parent?.children?.delete(child) === true && parent.children.size === 0) worker.suspended--
     }
     if (this.host.isServing(worker)) {
       worker.post(
