@@ -3,7 +3,7 @@
  */
 import { ComputeParallel } from "effect-compute"
 import { monitorEventLoopDelay, performance } from "node:perf_hooks"
-import type { BenchPool, PoolName } from "./pools.ts"
+import { type BenchPool, movedLength, type PoolName } from "./pools.ts"
 import { stealRow } from "./steal.ts"
 import { ends, fib, spin, sumRange } from "./workload.ts"
 
@@ -23,12 +23,16 @@ export interface Benchmark {
   readonly run: (pool: BenchPool, sizes: Sizes, scale: number) => Promise<number>
   /**
    * Full-size warm-up runs before the measured ones (default 1). Trees of subtasks need more: each worker's JIT
-   * settles on the recursion only after a few (with one, fork-join-fine's samples were still falling by half).
+   * settles on them only after many (one process's runs of fib(32)/24: 21–24 ms for the 6th to 12th, 13–15 ms from
+   * about the 20th on; `node bench/case.ts effect-compute fork-join 40 <rate>` prints them), so {@link treeWarmups}.
    */
   readonly warmups?: number
   /** Also run by bench/rayon (the `rayon` and `rayon-seq` columns), which mirrors this row's sizes. */
   readonly rayon?: boolean
 }
+
+/** Warm-ups of the subtask and tree rows: past the JIT's settling (see {@link Benchmark.warmups}). */
+const treeWarmups = 25
 
 const timed = async (f: () => Promise<void>): Promise<number> => {
   const start = process.hrtime.bigint()
@@ -211,6 +215,25 @@ export const benchmarks: ReadonlyArray<Benchmark> = [
     }
   },
   {
+    name: "payload-move",
+    // A fresh array per call (a caller that moves a buffer gives it up), 16 in flight; the same allocation for every
+    // pool, so the row compares what moving a buffer to a worker and back costs.
+    title: "payload moved (transfer): a fresh 1 MiB Float64Array per task, 16 in flight",
+    unit: "MB/s",
+    higherIsBetter: true,
+    pools: ["effect-compute", "piscina", "tinypool", "raw"],
+    run: async (pool, sizes, scale) => {
+      const n = count(sizes, 4_000, 200, scale)
+      let result = 0
+      const ms = await timed(async () => {
+        result = await pool.moved!(n, 16)
+      })
+      const expected = n * (1 + movedLength)
+      if (result !== expected) throw new Error(`payload-move: ${n} tasks gave ${result}, not ${expected}`)
+      return (n * movedLength * 8) / 1e6 / (ms / 1_000)
+    }
+  },
+  {
     name: "cluster-roundtrip",
     title: "no-op round trip, sequential: local pool vs through the cluster (1 runner)",
     unit: "µs/task",
@@ -261,7 +284,7 @@ export const benchmarks: ReadonlyArray<Benchmark> = [
     unit: "µs/subtask",
     higherIsBetter: false,
     pools: ["effect-compute"],
-    warmups: 5,
+    warmups: treeWarmups,
     run: async (pool, sizes, scale) => {
       const n = count(sizes, 5_000, 500, scale)
       let result = 0
@@ -279,14 +302,14 @@ export const benchmarks: ReadonlyArray<Benchmark> = [
     unit: "ms",
     higherIsBetter: false,
     pools: ["effect-compute", "inline"],
-    warmups: 5,
+    warmups: treeWarmups,
     run: async (pool, sizes) => {
       const n = sizes.quick ? 26 : 32
       let result = 0
       const ms = await timed(async () => {
         result = await pool.fib!(n, n - 8)
       })
-      if (result !== fib(n)) throw new Error(`fork-join fib(${n}) gave ${result}`)
+      if (result !== expectedFib(n)) throw new Error(`fork-join fib(${n}) gave ${result}`)
       return ms
     }
   },
@@ -299,7 +322,7 @@ export const benchmarks: ReadonlyArray<Benchmark> = [
     unit: "ms",
     higherIsBetter: false,
     pools: ["effect-compute", "inline"],
-    warmups: 5,
+    warmups: treeWarmups,
     run: async (pool, sizes, scale) => {
       const items = count(sizes, 100_000, 10_000, scale)
       const iterations = Math.max(1, Math.round(sizes.iterationsPerUs))
@@ -321,7 +344,7 @@ export const benchmarks: ReadonlyArray<Benchmark> = [
     unit: "items/s",
     higherIsBetter: true,
     pools: ["effect-compute", "inline"],
-    warmups: 5,
+    warmups: treeWarmups,
     run: async (pool, sizes, scale) => {
       const n = count(sizes, 100_000, 10_000, scale)
       const iterations = Math.round(sizes.iterationsPerUs * 2)
@@ -345,6 +368,21 @@ export const benchmarks: ReadonlyArray<Benchmark> = [
     run: (_pool, sizes) => stealRow(sizes.quick)
   }
 ]
+
+/**
+ * fib(n), computed once per process: checked again after every run, its 20 ms on this thread would leave the workers
+ * asleep that long before the next timed call, and on these VMs a thread asleep 20 ms takes ~0.7 ms to run again
+ * (`npm run bench:wake`) — a cold start in every sample, where Rayon's runs follow each other.
+ */
+const expectedFibs = new Map<number, number>()
+const expectedFib = (n: number) => {
+  let expected = expectedFibs.get(n)
+  if (expected === undefined) {
+    expected = fib(n)
+    expectedFibs.set(n, expected)
+  }
+  return expected
+}
 
 /** The fine fork-join's right answer, computed once per size on this thread (outside the timed run). */
 const expectedRanges = new Map<string, number>()

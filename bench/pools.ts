@@ -13,7 +13,7 @@ import * as RpcClient from "effect/rpc/RpcClient"
 import type * as RpcClientError from "effect/rpc/RpcClientError"
 import * as EffectWorker from "effect/workers/Worker"
 import { fileURLToPath } from "node:url"
-import { Worker } from "node:worker_threads"
+import { type Transferable, Worker } from "node:worker_threads"
 import { Piscina } from "piscina"
 import { Tinypool } from "tinypool"
 import { fastFailover, layerClient } from "../packages/compute/test/cluster/fixtures/cluster.ts"
@@ -58,6 +58,12 @@ export interface BenchPool {
    * call in flight per array of `arrays` (so `arrays.length` in flight); returns the sum of their results.
    */
   readonly copy?: (arrays: ReadonlyArray<Float64Array<ArrayBuffer>>, count: number) => Promise<number>
+  /**
+   * `count` calls of `ends(array)` with `inFlight` at a time, each on a fresh array of {@link movedLength} doubles
+   * whose buffer is moved to the worker (a transfer list: no copy, the caller's array is detached); returns the sum of
+   * their results.
+   */
+  readonly moved?: (count: number, inFlight: number) => Promise<number>
   /** Sums an array split in `parts`: views of shared memory, or copies of the parts. */
   readonly sum?: (array: Float64Array, parts: number) => Promise<number>
   /** Fork-join Fibonacci of `n`, forking until `cutoff`. */
@@ -119,6 +125,35 @@ const perArray = async (
       started++
       // Not `sum += await call(array)`: that reads `sum` before the await, and the runners would overwrite each other.
       const result = await call(array)
+      sum += result
+    }
+  }))
+  return sum
+}
+
+/** The moved-payload row's arrays: 1 MiB of doubles, made fresh for each call. */
+export const movedLength = 131_072
+
+/** A fresh array for one moved call: zeroed by the engine, its two ends set, so a call that read nothing is caught. */
+const freshArray = (): Float64Array<ArrayBuffer> => {
+  const array = new Float64Array(movedLength)
+  array[0] = 1
+  array[movedLength - 1] = movedLength
+  return array
+}
+
+/** `count` calls of `call` on fresh arrays, `inFlight` at a time; the sum of their results. */
+const perFreshArray = async (
+  call: (array: Float64Array<ArrayBuffer>) => Promise<number>,
+  count: number,
+  inFlight: number
+) => {
+  let started = 0
+  let sum = 0
+  await Promise.all(Array.from({ length: inFlight }, async () => {
+    while (started < count) {
+      started++
+      const result = await call(freshArray())
       sum += result
     }
   }))
@@ -213,6 +248,12 @@ export const effectCompute = async (
     },
     copy: (arrays, count) =>
       runtime.runPromise(perArrayEffect((array) => pool.execute(ArrayEnds, array), arrays, count)),
+    moved: (count, inFlight) =>
+      perFreshArray(
+        (array) => runtime.runPromise(pool.execute(ArrayEnds, array, { transfer: [array.buffer] })),
+        count,
+        inFlight
+      ),
     fib: (n, cutoff) => runtime.runPromise(pool.execute(ParallelFib, [n, cutoff])),
     forkSum: (items, grain, iterations) => runtime.runPromise(pool.execute(ForkSum, [0, items, grain, iterations])),
     subtasks: (count) => runtime.runPromise(pool.execute(SpawnNoops, count)),
@@ -227,7 +268,13 @@ export const piscina = async (threads: number): Promise<BenchPool> => {
   await Promise.all(Array.from({ length: threads * 2 }, () => pool.run({ op: 0, n: 0 })))
   return {
     ...promisePool((op, n) => pool.run({ op, n } satisfies Task), () => pool.destroy()),
-    copy: (arrays, count) => perArray((array) => pool.run({ op: 2, array } satisfies Task), arrays, count)
+    copy: (arrays, count) => perArray((array) => pool.run({ op: 2, array } satisfies Task), arrays, count),
+    moved: (count, inFlight) =>
+      perFreshArray(
+        (array) => pool.run({ op: 2, array } satisfies Task, { transferList: [array.buffer] }),
+        count,
+        inFlight
+      )
   }
 }
 
@@ -237,7 +284,13 @@ export const tinypool = async (threads: number): Promise<BenchPool> => {
   await Promise.all(Array.from({ length: threads * 2 }, () => pool.run({ op: 0, n: 0 })))
   return {
     ...promisePool((op, n) => pool.run({ op, n } satisfies Task), () => pool.destroy()),
-    copy: (arrays, count) => perArray((array) => pool.run({ op: 2, array } satisfies Task), arrays, count)
+    copy: (arrays, count) => perArray((array) => pool.run({ op: 2, array } satisfies Task), arrays, count),
+    moved: (count, inFlight) =>
+      perFreshArray(
+        (array) => pool.run({ op: 2, array } satisfies Task, { transferList: [array.buffer] }),
+        count,
+        inFlight
+      )
   }
 }
 
@@ -287,19 +340,23 @@ export const effectRpc = async (threads: number): Promise<BenchPool> => {
  * Round-robin dispatch with results matched by id, shared by the raw pool and the effect-workers pool: `send` posts
  * `[id, op, n]` (or `[id, 2, array]`) to worker `index`; whoever receives `[id, value]` passes it to `settle`.
  */
-const roundRobin = (threads: number, send: (index: number, message: RawMessage) => void) => {
+const roundRobin = (
+  threads: number,
+  send: (index: number, message: RawMessage, transfer?: ReadonlyArray<Transferable>) => void
+) => {
   const pending = new Map<number, (value: number) => void>()
   let nextId = 0
   let nextWorker = 0
-  const post = (message: (id: number) => RawMessage) =>
+  const post = (message: (id: number) => RawMessage, transfer?: ReadonlyArray<Transferable>) =>
     new Promise<number>((resolve) => {
       const id = nextId++
       pending.set(id, resolve)
-      send(nextWorker, message(id))
+      send(nextWorker, message(id), transfer)
       nextWorker = (nextWorker + 1) % threads
     })
   const call = (op: Op, n: number) => post((id) => [id, op, n])
   const copy = (array: Float64Array<ArrayBuffer>) => post((id) => [id, 2, array])
+  const move = (array: Float64Array<ArrayBuffer>) => post((id) => [id, 2, array], [array.buffer])
   const settle = (id: number, value: number) => {
     const resolve = pending.get(id)!
     pending.delete(id)
@@ -307,13 +364,13 @@ const roundRobin = (threads: number, send: (index: number, message: RawMessage) 
   }
   // One call per worker and then some, so that startup is not timed.
   const warmUp = () => Promise.all(Array.from({ length: threads * 2 }, () => call(0, 0)))
-  return { call, copy, settle, warmUp }
+  return { call, copy, move, settle, warmUp }
 }
 
 /** A minimal worker_threads pool: round-robin dispatch, one message per task, results matched by id. */
 export const raw = async (threads: number): Promise<BenchPool> => {
   const workers = Array.from({ length: threads }, () => new Worker(workerUrl("raw")))
-  const dispatch = roundRobin(threads, (index, message) => workers[index]!.postMessage(message))
+  const dispatch = roundRobin(threads, (index, message, transfer) => workers[index]!.postMessage(message, transfer))
   for (const worker of workers) worker.on("message", ([id, value]: [number, number]) => dispatch.settle(id, value))
   await Promise.all(workers.map((worker) => new Promise((resolve) => worker.once("online", resolve))))
   await dispatch.warmUp()
@@ -321,7 +378,8 @@ export const raw = async (threads: number): Promise<BenchPool> => {
     ...promisePool(dispatch.call, async () => {
       await Promise.all(workers.map((worker) => worker.terminate()))
     }),
-    copy: (arrays, count) => perArray(dispatch.copy, arrays, count)
+    copy: (arrays, count) => perArray(dispatch.copy, arrays, count),
+    moved: (count, inFlight) => perFreshArray(dispatch.move, count, inFlight)
   }
 }
 

@@ -86,7 +86,7 @@ export class Subtasks {
 
   /** A task is being interrupted: its subtasks stop too, at once — one may be what keeps its thread from hearing. */
   cancelChildrenOf(job: Job): void {
-    if (job.children !== undefined) for (const child of Array.from(job.children)) this.cancel(child)
+    if (job.children !== undefined) { for (const child of Array.from(job.children)) this.cancel(child) }
   }
 
   /** Subtasks whose spawning worker died have no one to answer to. */
