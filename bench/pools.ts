@@ -262,36 +262,35 @@ export const effectCompute = async (
   }
 }
 
+/** Piscina and tinypool, whose `run` takes a task and, optionally, a transfer list. */
+interface RunsTasks {
+  readonly run: (task: Task, options?: { readonly transferList?: Array<ArrayBuffer> }) => Promise<number>
+  readonly destroy: () => Promise<void>
+}
+
+const taskPool = (pool: RunsTasks): BenchPool => ({
+  ...promisePool((op, n) => pool.run({ op, n } satisfies Task), () => pool.destroy()),
+  copy: (arrays, count) => perArray((array) => pool.run({ op: 2, array } satisfies Task), arrays, count),
+  moved: (count, inFlight) =>
+    perFreshArray(
+      (array) => pool.run({ op: 2, array } satisfies Task, { transferList: [array.buffer] }),
+      count,
+      inFlight
+    )
+})
+
 export const piscina = async (threads: number): Promise<BenchPool> => {
   const pool = new Piscina({ filename: workerUrl("piscina").href, minThreads: threads, maxThreads: threads })
   // Piscina starts workers lazily: run one task per thread so startup is not timed.
   await Promise.all(Array.from({ length: threads * 2 }, () => pool.run({ op: 0, n: 0 })))
-  return {
-    ...promisePool((op, n) => pool.run({ op, n } satisfies Task), () => pool.destroy()),
-    copy: (arrays, count) => perArray((array) => pool.run({ op: 2, array } satisfies Task), arrays, count),
-    moved: (count, inFlight) =>
-      perFreshArray(
-        (array) => pool.run({ op: 2, array } satisfies Task, { transferList: [array.buffer] }),
-        count,
-        inFlight
-      )
-  }
+  return taskPool(pool)
 }
 
 export const tinypool = async (threads: number): Promise<BenchPool> => {
   const pool = new Tinypool({ filename: workerUrl("tinypool").href, minThreads: threads, maxThreads: threads })
   // Like Piscina: one task per thread first, so worker startup is not timed.
   await Promise.all(Array.from({ length: threads * 2 }, () => pool.run({ op: 0, n: 0 })))
-  return {
-    ...promisePool((op, n) => pool.run({ op, n } satisfies Task), () => pool.destroy()),
-    copy: (arrays, count) => perArray((array) => pool.run({ op: 2, array } satisfies Task), arrays, count),
-    moved: (count, inFlight) =>
-      perFreshArray(
-        (array) => pool.run({ op: 2, array } satisfies Task, { transferList: [array.buffer] }),
-        count,
-        inFlight
-      )
-  }
+  return taskPool(pool)
 }
 
 /** The client of the benchmark's RPC group, held by the "effect-rpc" pool's runtime. */

@@ -28,7 +28,7 @@ describe("npm run bench (quick form)", () => {
     // Rayon's build first (about 20 s the first time), so that the bench's own time limit is the bench's alone.
     if (rayonMissing() === undefined) buildRayon()
     const run = fileURLToPath(new URL("./run.ts", import.meta.url))
-    printed = execFileSync(process.execPath, [run, "--quick", "--out", out], { encoding: "utf8", timeout: 240_000 })
+    printed = execFileSync(process.execPath, [run, "--quick", "--out", out], { encoding: "utf8", timeout: 300_000 })
     report = JSON.parse(readFileSync(out, "utf8")) as Report
   }, 330_000)
 
