@@ -1,7 +1,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Context, Effect, Exit, Fiber, Layer, Metric, Scope } from "effect"
 import { ComputePool } from "effect-compute"
-import { Add, BusyFor, Echo, ExitProcess, Sleep, Square, Throw } from "./fixtures/tasks.ts"
+import { Add, BusyFor, Echo, ExitProcess, ParallelFib, Sleep, Square, Throw } from "./fixtures/tasks.ts"
 import { poll } from "./helpers.ts"
 
 const entry = new URL("./fixtures/worker.ts", import.meta.url)
@@ -91,6 +91,22 @@ describe("metrics", () => {
         assert.isTrue(value >= 0 && value <= 1)
       }
     }).pipe(Effect.provide(ComputePool.layer({ entry, threads: 2, slowTaskThreshold: "50 millis" }))))
+
+  it.live("subtasks that ran among the workers are counted per task, each once, with a run time each", () =>
+    Effect.gen(function*() {
+      // ParallelFib(14) forks down to n <= 10: 15 calls in all, the root from this thread and 14 subtasks spawned in
+      // workers, whose endings the workers sum per task name before they send them.
+      assert.strictEqual(yield* ComputePool.execute(ParallelFib, 14), 377)
+      // Read as the caller resumes: the endings of subtasks a peer stole came to the root's worker with the answers.
+      const snapshot = yield* Metric.snapshot
+      assert.strictEqual(valueOf(snapshot, "compute_tasks_submitted_total", { task: "ParallelFib" }), 15)
+      assert.strictEqual(
+        valueOf(snapshot, "compute_tasks_completed_total", { task: "ParallelFib", outcome: "success" }),
+        15
+      )
+      assert.strictEqual(valueOf(snapshot, "compute_tasks_completed_total"), 15)
+      assert.strictEqual(valueOf(snapshot, "compute_run_time_seconds", { task: "ParallelFib" }), 15)
+    }).pipe(Effect.provide(ComputePool.layer({ entry, threads: 2 }))))
 
   it.live("two pools in one registry keep their own series, which add up, and one's shutdown leaves the other's", () =>
     Effect.gen(function*() {

@@ -7,7 +7,7 @@ import { MessageChannel, type MessagePort } from "node:worker_threads"
 import type * as ComputeTask from "../src/ComputeTask.ts"
 import { Region } from "../src/internal/shared/region.ts"
 import { StealSlots, stealSlotsBytes } from "../src/internal/shared/stealSlots.ts"
-import type { Outcome } from "../src/internal/wire/outcome.ts"
+import { type Outcome, outcomes } from "../src/internal/wire/outcome.ts"
 import * as Protocol from "../src/internal/wire/protocol.ts"
 import type { Settlement } from "../src/internal/wire/settlement.ts"
 import type { Idle } from "../src/internal/worker/idle.ts"
@@ -21,12 +21,16 @@ const thiefId = 1
 const stolenSubtask = () => {
   const region = Region.allocate(stealSlotsBytes)
   const ended: Array<{ readonly outcome: Outcome; readonly settlement: Settlement }> = []
+  /** the thief's subtask endings the owner took over with its answer, for the main thread's metrics */
+  const merged: Array<Protocol.SubtaskTallyMessage> = []
   const peers = new Peers({
     workerId: 0,
     region,
     registry: new Map<string, ComputeTask.Any>([[Add.name, Add]]),
     start: () => undefined,
-    leave: () => {}
+    leave: () => {},
+    takeTallies: () => undefined,
+    mergeTallies: (tallies) => merged.push(tallies)
   })
   peers.queue = {
     end: (_subtask: Subtask, outcome: Outcome, settlement: Settlement) => ended.push({ outcome, settlement })
@@ -49,7 +53,8 @@ const stolenSubtask = () => {
         stolen!.token,
         Protocol.Report.Success,
         5,
-        1
+        1,
+        thiefTallies()
       ] satisfies Protocol.StolenResultMessage
     )
     new StealSlots(region.buffer).markAnswered(stolen!.slot)
@@ -58,17 +63,26 @@ const stolenSubtask = () => {
     port1.close()
     port2.close()
   }
-  return { peers, ended, answer, thiefPort, close }
+  return { peers, ended, merged, answer, thiefPort, close }
+}
+
+/** What the thief hands over with its answer: the stolen Add's ending, a success that ran 1 ms. */
+const thiefTallies = () => {
+  const tallies = new Protocol.SubtaskTallies()
+  tallies.add(Add.name, outcomes.indexOf("success"), 1, outcomes.length)
+  return tallies.take()
 }
 
 describe("a thief's answer and its exit", () => {
   it("answered, then gone before the owner read the answer (retired cleanly): the answer stands", () => {
-    const { answer, close, ended, peers } = stolenSubtask()
+    const { answer, close, ended, merged, peers } = stolenSubtask()
     answer()
     // Synchronously: the owner, busy until now, reads the main thread's news before its port's message event.
     peers.onPeerLost(thiefId, 0, "worker 1 exited with code 0")
     assert.deepStrictEqual(ended.map((end) => end.outcome), ["success"])
     assert.deepStrictEqual(ended[0]!.settlement, { _tag: "Success", value: 5 })
+    // The thief's endings came with its answer, for the owner to send on.
+    assert.deepStrictEqual(merged, [thiefTallies()])
     close()
   })
 

@@ -17,7 +17,7 @@ import type { Transferable } from "node:worker_threads"
 import type * as ComputeTask from "../../ComputeTask.ts"
 import { StealSlots } from "../shared/stealSlots.ts"
 import * as Codec from "../wire/codec.ts"
-import { noOutcomes, type Outcome, type OutcomeCounts, outcomeOf, outcomes } from "../wire/outcome.ts"
+import { noOutcomes, type Outcome, type OutcomeCounts, outcomeOf } from "../wire/outcome.ts"
 import * as Protocol from "../wire/protocol.ts"
 import { fromWorker, type Settlement } from "../wire/settlement.ts"
 import { Callers } from "./callers.ts"
@@ -54,6 +54,11 @@ export interface DispatcherObserver {
   readonly dispatched: (task: string, waitMs: number, priority: number) => void
   /** `runMs` is the handler's time in its worker, when the worker reported one */
   readonly completed: (task: string, outcome: Outcome, runMs: number | undefined) => void
+  /**
+   * Subtasks that ran among the workers ended (each submitted and completed): how many with each outcome (in
+   * `outcome.ts`'s order), and the run time of each that ran
+   */
+  readonly subtasksEnded: (task: string, counts: ReadonlyArray<number>, runMs: Float64Array) => void
   readonly restarted: () => void
   /** `task` crashed its worker too often: it fails at once for `forMs` */
   readonly quarantined: (task: string, crashes: number, forMs: number) => void
@@ -669,10 +674,7 @@ export class Dispatcher {
   private onSubtaskTally(message: Protocol.SubtaskTallyMessage): void {
     const observer = this.observer
     if (observer === undefined) return
-    Protocol.forEachTally(message, (name, outcome, runMs) => {
-      observer.submitted(name)
-      observer.completed(name, outcomes[outcome]!, runMs)
-    })
+    Protocol.forEachTally(message, (name, counts, runMs) => observer.subtasksEnded(name, counts, runMs))
   }
 
   private updateGauges(): void {

@@ -189,13 +189,25 @@ export class Recorder implements DispatcherObserver {
   readonly completed = (task: string, outcome: Outcome, runMs: number | undefined): void => {
     const figures = this.figuresOf(task)
     figures.completed[outcome]++
-    if (runMs === undefined) return
+    if (runMs !== undefined) this.ran(figures, runMs)
+  }
+
+  private ran(figures: TaskFigures, runMs: number): void {
     this.runTimes.add(runMs / 1_000)
     figures.runTime.add(runMs / 1_000)
     if (runMs > this.slowAfterMs) {
       this.slowTasks++
       figures.slow++
     }
+  }
+
+  readonly subtasksEnded = (task: string, counts: ReadonlyArray<number>, runMs: Float64Array): void => {
+    const figures = this.figuresOf(task)
+    for (let i = 0; i < counts.length; i++) {
+      figures.submitted += counts[i]!
+      figures.completed[outcomes[i]!] += counts[i]!
+    }
+    for (let i = 0; i < runMs.length; i++) this.ran(figures, runMs[i]!)
   }
 
   readonly restarted = (): void => {

@@ -201,35 +201,75 @@ export const CancelChild = 14
 export type CancelChildMessage = readonly [tag: typeof CancelChild, requestId: number]
 
 /**
- * worker -> main: how subtasks that ran among the workers ended, three fields each: `taskName, outcome, runMs` (-1
- * when it never ran). Only for the per-task metrics; the stats read the workers' regions. Sent before the Results it
- * goes out with, so a root's subtasks are counted by the time its caller resumes.
+ * worker -> main: how subtasks that ran among the workers ended, summed per task name since the last one: three
+ * fields a name — `taskName`, `counts` (one per outcome, in `outcome.ts`'s order) and `runMs` (the run time of each
+ * that ran, as a `Float64Array`). Only for the per-task metrics; the stats read the workers' regions. Sent before the
+ * Results it goes out with; a thief hands its own to the owner with its answer (`StolenResult`), so a root's
+ * subtasks, wherever they ran, are counted by the time its caller resumes.
  */
 export const SubtaskTally = 15
-export type SubtaskTallyMessage = [tag: typeof SubtaskTally, ...entries: Array<string | number>]
+export type SubtaskTallyMessage = [
+  tag: typeof SubtaskTally,
+  ...entries: Array<string | ReadonlyArray<number> | Float64Array>
+]
 const TallyEntry = 3
 
-export const tallyMessage = (): SubtaskTallyMessage => [SubtaskTally]
+/**
+ * A worker's subtask endings since its last message, summed per task name: one entry a name rather than one a
+ * subtask, so a tree of thousands of subtasks costs a message of a few fields, not thousands of strings to clone and
+ * read on the main thread.
+ */
+export class SubtaskTallies {
+  private readonly byName = new Map<string, { counts: Array<number>; runMs: Array<number> }>()
+  private empty = true
 
-/** `outcome` is an index into `outcome.ts`'s `outcomes`; `runMs` undefined when the subtask never ran. */
-export const pushTally = (
-  message: SubtaskTallyMessage,
-  taskName: string,
-  outcome: number,
-  runMs: number | undefined
-): void => {
-  message.push(taskName, outcome, runMs ?? -1)
+  /** `outcome` is an index into `outcome.ts`'s `outcomes`; `runMs` undefined when the subtask never ran. */
+  add(taskName: string, outcome: number, runMs: number | undefined, outcomeCount: number): void {
+    let entry = this.byName.get(taskName)
+    if (entry === undefined) {
+      entry = { counts: Array.from({ length: outcomeCount }, () => 0), runMs: [] }
+      this.byName.set(taskName, entry)
+    }
+    entry.counts[outcome]!++
+    if (runMs !== undefined) entry.runMs.push(runMs)
+    this.empty = false
+  }
+
+  /** Adds what another worker's message holds (a thief's, handed over with its answer). */
+  merge(message: SubtaskTallyMessage): void {
+    forEachTally(message, (taskName, counts, runMs) => {
+      for (let outcome = 0; outcome < counts.length; outcome++) {
+        for (let i = 0; i < counts[outcome]!; i++) this.add(taskName, outcome, undefined, counts.length)
+      }
+      const entry = this.byName.get(taskName)!
+      for (let i = 0; i < runMs.length; i++) entry.runMs.push(runMs[i]!)
+    })
+  }
+
+  get isEmpty(): boolean {
+    return this.empty
+  }
+
+  /** The message for what was added since the last one; the tallies start again from nothing. */
+  take(): SubtaskTallyMessage {
+    const message: SubtaskTallyMessage = [SubtaskTally]
+    for (const [name, entry] of this.byName) {
+      if (entry.runMs.length === 0 && entry.counts.every((count) => count === 0)) continue
+      message.push(name, entry.counts.slice(), Float64Array.from(entry.runMs))
+      entry.counts.fill(0)
+      entry.runMs.length = 0
+    }
+    this.empty = true
+    return message
+  }
 }
-
-export const hasTallies = (message: SubtaskTallyMessage): boolean => message.length > 1
 
 export const forEachTally = (
   message: SubtaskTallyMessage,
-  f: (taskName: string, outcome: number, runMs: number | undefined) => void
+  f: (taskName: string, counts: ReadonlyArray<number>, runMs: Float64Array) => void
 ): void => {
   for (let i = 1; i < message.length; i += TallyEntry) {
-    const runMs = message[i + 2] as number
-    f(message[i] as string, message[i + 1] as number, runMs < 0 ? undefined : runMs)
+    f(message[i] as string, message[i + 1] as ReadonlyArray<number>, message[i + 2] as Float64Array)
   }
 }
 
@@ -242,7 +282,10 @@ export type FromWorker =
   | CancelChildMessage
   | SubtaskTallyMessage
 
-/** thief -> owner: how a subtask it stole from the owner's steal slots ended (`token` names it there). */
+/**
+ * thief -> owner: how a subtask it stole from the owner's steal slots ended (`token` names it there), with the thief's
+ * subtask endings not yet sent to the main thread (its own among them), which the owner sends with its own.
+ */
 export const StolenResult = 21
 export type StolenResultMessage = readonly [
   tag: typeof StolenResult,
@@ -250,7 +293,8 @@ export type StolenResultMessage = readonly [
   token: number,
   report: Report,
   value: unknown,
-  runMs: number
+  runMs: number,
+  tallies: SubtaskTallyMessage | undefined
 ]
 
 /** owner -> thief: the parent of a subtask it stole was interrupted; stop it. */

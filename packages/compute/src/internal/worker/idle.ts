@@ -27,6 +27,8 @@ export interface IdleHost {
   readonly inHand: () => boolean
   /** peers awake now: not hungry */
   readonly awakePeers: () => number
+  /** the worker found nothing to do and is about to say it is hungry: what it holds back goes out now */
+  readonly beforeSleep?: (() => void) | undefined
 }
 
 export interface IdleOptions {
@@ -122,6 +124,7 @@ export class Idle {
     const region = host.region
     if (this.closed || host.hasQueued()) return
     if (this.findWork()) return
+    host.beforeSleep?.()
     yield
     region.setHungry(true)
     for (;;) {

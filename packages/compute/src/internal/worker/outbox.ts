@@ -12,11 +12,15 @@ import * as Protocol from "../wire/protocol.ts"
 /** Results are flushed at least this often (ms) while a long batch runs, so callers are not held back by it. */
 const flushIntervalMs = 1
 
+/** Subtask endings wait at most this long (ms) while their worker stays busy. */
+const tallyIntervalMs = 50
+
 export class Outbox {
   private readonly port: MessagePort
   private message = Protocol.resultsMessage()
-  private tallied = Protocol.tallyMessage()
+  private readonly tallies = new Protocol.SubtaskTallies()
   private flushScheduled = false
+  private tallyTimer: ReturnType<typeof setTimeout> | undefined = undefined
   private lastFlush = performance.now()
   /** Set while a Run message is being handled: outcomes reported then go out with that message's flush. */
   private inRun = false
@@ -31,10 +35,35 @@ export class Outbox {
     if (!this.inRun) this.flushSoon()
   }
 
-  /** Queues a subtask's ending for the main thread's per-task metrics; it goes out with the next flush. */
+  /**
+   * Queues a subtask's ending for the main thread's per-task metrics. It goes out with the next results, or when the
+   * worker runs out of work ({@link flushTallies}), or `tallyIntervalMs` after it at most — not once per turn of the
+   * event loop: in a tree of subtasks that was a message a turn, each waking the main thread.
+   */
   tally(taskName: string, outcome: Outcome, runMs: number | undefined): void {
-    Protocol.pushTally(this.tallied, taskName, outcomes.indexOf(outcome), runMs)
-    if (!this.inRun) this.flushSoon()
+    this.tallies.add(taskName, outcomes.indexOf(outcome), runMs, outcomes.length)
+    if (this.tallyTimer === undefined) this.tallyTimer = setTimeout(this.flushTallies, tallyIntervalMs)
+  }
+
+  /** Sends the subtask endings queued so far (the worker is about to sleep, or they have waited long enough). */
+  readonly flushTallies = (): void => {
+    const tallies = this.takeTallies()
+    if (tallies !== undefined) this.port.postMessage(tallies)
+  }
+
+  /** The subtask endings queued so far, taken to go another way (with a thief's answer), or undefined if none. */
+  takeTallies(): Protocol.SubtaskTallyMessage | undefined {
+    if (this.tallyTimer !== undefined) {
+      clearTimeout(this.tallyTimer)
+      this.tallyTimer = undefined
+    }
+    return this.tallies.isEmpty ? undefined : this.tallies.take()
+  }
+
+  /** A thief's subtask endings, handed over with its answer: they go out with this worker's own. */
+  mergeTallies(tallies: Protocol.SubtaskTallyMessage): void {
+    this.tallies.merge(tallies)
+    if (this.tallyTimer === undefined) this.tallyTimer = setTimeout(this.flushTallies, tallyIntervalMs)
   }
 
   /** A Run message's tasks start: hold their outcomes back until `endRun`. */
@@ -55,11 +84,8 @@ export class Outbox {
   }
 
   private flush(): void {
-    if (Protocol.hasTallies(this.tallied)) {
-      const tallied = this.tallied
-      this.tallied = Protocol.tallyMessage()
-      this.port.postMessage(tallied)
-    }
+    // Before the results: a task's subtasks are counted by the time its caller resumes.
+    this.flushTallies()
     if (!Protocol.hasResults(this.message)) return
     const message = this.message
     this.message = Protocol.resultsMessage()

@@ -43,6 +43,10 @@ export interface PeersHost {
   ) => (() => void) | undefined
   /** the retiring worker answered the last subtask it stole: it may leave */
   readonly leave: () => void
+  /** the subtask endings this worker holds back for the metrics (`outbox.ts`), taken to go with an answer */
+  readonly takeTallies: () => Protocol.SubtaskTallyMessage | undefined
+  /** a thief's subtask endings, handed over with its answer, to send with this worker's own */
+  readonly mergeTallies: (tallies: Protocol.SubtaskTallyMessage) => void
 }
 
 export class Peers {
@@ -115,7 +119,9 @@ export class Peers {
 
   /** A thief answered for a subtask it stole from here. */
   private answered(thief: number, message: Protocol.StolenResultMessage): void {
-    const [, slot, token, outcome, value, runMs] = message
+    const [, slot, token, outcome, value, runMs, tallies] = message
+    // Counted whatever became of the subtask here: they are the endings of what ran on the thief.
+    if (tallies !== undefined) this.host.mergeTallies(tallies)
     const subtask = this.published[slot]
     if (subtask === undefined || subtask.token !== token) return
     Timeline.answered(thief, token)
@@ -179,7 +185,10 @@ export class Peers {
       owner.stolen.delete(token)
       this.stolenRunning--
       owner.slots.markAnswered(slot)
-      if (!owner.gone) send(owner.port, slot, token, outcome, value, performance.now() - started)
+      if (!owner.gone) {
+        // The endings of what ran here go with the answer: the owner sends them before it can end the root task.
+        send(owner.port, slot, token, outcome, value, performance.now() - started, this.host.takeTallies())
+      }
       if (this.leaving && this.stolenRunning === 0) this.host.leave()
       else this.idle.maybeIdle()
     }
@@ -266,10 +275,13 @@ const send = (
   token: number,
   outcome: Protocol.Report,
   value: unknown,
-  runMs: number
+  runMs: number,
+  tallies: Protocol.SubtaskTallyMessage | undefined
 ): void => {
   try {
-    port.postMessage([Protocol.StolenResult, slot, token, outcome, value, runMs] satisfies Protocol.StolenResultMessage)
+    port.postMessage(
+      [Protocol.StolenResult, slot, token, outcome, value, runMs, tallies] satisfies Protocol.StolenResultMessage
+    )
   } catch (cause) {
     const message = `the result could not be sent to the worker that spawned it: ${Protocol.errorInfo(cause).message}`
     port.postMessage(
@@ -279,7 +291,8 @@ const send = (
         token,
         Protocol.Report.ResultUnsendable,
         message,
-        runMs
+        runMs,
+        tallies
       ] satisfies Protocol.StolenResultMessage
     )
   }

@@ -64,7 +64,9 @@ export const start = (options: WorkerRuntimeOptions): void => {
     region: options.region,
     registry,
     start: runner.runStolen,
-    leave: () => leave()
+    leave: () => leave(),
+    takeTallies: () => outbox.takeTallies(),
+    mergeTallies: (tallies) => outbox.mergeTallies(tallies)
   })
   const idle: Idle = new Idle({
     region: options.region,
@@ -75,7 +77,8 @@ export const start = (options: WorkerRuntimeOptions): void => {
     steal: () => peers.steal(),
     canSteal: () => peers.canSteal(),
     inHand: () => runner.running.size > 0 || peers.runsStolen,
-    awakePeers: () => peers.awake()
+    awakePeers: () => peers.awake(),
+    beforeSleep: outbox.flushTallies
   }, {
     // Without an inbox, work comes only as messages, which a spin would keep from the worker.
     spinMicros: options.inbox === undefined ? 0 : options.idleSpinMicros,
