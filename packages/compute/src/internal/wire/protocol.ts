@@ -225,25 +225,28 @@ export class SubtaskTallies {
 
   /** `outcome` is an index into `outcome.ts`'s `outcomes`; `runMs` undefined when the subtask never ran. */
   add(taskName: string, outcome: number, runMs: number | undefined, outcomeCount: number): void {
-    let entry = this.byName.get(taskName)
-    if (entry === undefined) {
-      entry = { counts: Array.from({ length: outcomeCount }, () => 0), runMs: [] }
-      this.byName.set(taskName, entry)
-    }
+    const entry = this.entryOf(taskName, outcomeCount)
     entry.counts[outcome]!++
     if (runMs !== undefined) entry.runMs.push(runMs)
-    this.empty = false
   }
 
   /** Adds what another worker's message holds (a thief's, handed over with its answer). */
   merge(message: SubtaskTallyMessage): void {
     forEachTally(message, (taskName, counts, runMs) => {
-      for (let outcome = 0; outcome < counts.length; outcome++) {
-        for (let i = 0; i < counts[outcome]!; i++) this.add(taskName, outcome, undefined, counts.length)
-      }
-      const entry = this.byName.get(taskName)!
+      const entry = this.entryOf(taskName, counts.length)
+      for (let outcome = 0; outcome < counts.length; outcome++) entry.counts[outcome]! += counts[outcome]!
       for (let i = 0; i < runMs.length; i++) entry.runMs.push(runMs[i]!)
     })
+  }
+
+  private entryOf(taskName: string, outcomeCount: number) {
+    let entry = this.byName.get(taskName)
+    if (entry === undefined) {
+      entry = { counts: Array.from({ length: outcomeCount }, () => 0), runMs: [] }
+      this.byName.set(taskName, entry)
+    }
+    this.empty = false
+    return entry
   }
 
   get isEmpty(): boolean {
