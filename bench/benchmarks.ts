@@ -369,32 +369,29 @@ export const benchmarks: ReadonlyArray<Benchmark> = [
   }
 ]
 
-/**
- * fib(n), computed once per process: checked again after every run, its 20 ms on this thread would leave the workers
- * asleep that long before the next timed call, and on these VMs a thread asleep 20 ms takes ~0.7 ms to run again
- * (`npm run bench:wake`) — a cold start in every sample, where Rayon's runs follow each other.
- */
-const expectedFibs = new Map<number, number>()
-const expectedFib = (n: number) => {
-  let expected = expectedFibs.get(n)
-  if (expected === undefined) {
-    expected = fib(n)
-    expectedFibs.set(n, expected)
+/** `f`, computed once per arguments in this process (the rows' right answers, outside the timed runs). */
+const once = <Args extends ReadonlyArray<number>>(f: (...args: Args) => number) => {
+  const results = new Map<string, number>()
+  return (...args: Args): number => {
+    const key = args.join(":")
+    let result = results.get(key)
+    if (result === undefined) {
+      result = f(...args)
+      results.set(key, result)
+    }
+    return result
   }
-  return expected
 }
 
-/** The fine fork-join's right answer, computed once per size on this thread (outside the timed run). */
-const expectedRanges = new Map<string, number>()
-const expectedRange = (items: number, iterations: number) => {
-  const key = `${items}:${iterations}`
-  let expected = expectedRanges.get(key)
-  if (expected === undefined) {
-    expected = sumRange(0, items, iterations)
-    expectedRanges.set(key, expected)
-  }
-  return expected
-}
+/**
+ * fib(n) for the fork-join row: checked again after every run, its 20 ms on this thread would leave the workers asleep
+ * that long before the next timed call, and on these VMs a thread asleep 20 ms takes ~0.7 ms to run again
+ * (`npm run bench:wake`) — a cold start in every sample, where Rayon's runs follow each other.
+ */
+const expectedFib = once(fib)
+
+/** The fine fork-join's right answer. */
+const expectedRange = once((items: number, iterations: number) => sumRange(0, items, iterations))
 
 /**
  * The main thread's event-loop delay while 10 ms tasks keep every worker busy (2 s on 2 threads), sampled every 1 ms by

@@ -6,6 +6,7 @@
  * variable-length ones (Run, Results, SubtaskTally) are written and read only through the functions here.
  */
 import type { MessagePort } from "node:worker_threads"
+import { type Outcome, outcomes } from "./outcome.ts"
 import type { Settlement } from "./settlement.ts"
 
 /** main -> worker: the first message a worker receives: who it is and where its shared claim cells live. */
@@ -223,26 +224,26 @@ export class SubtaskTallies {
   private readonly byName = new Map<string, { counts: Array<number>; runMs: Array<number> }>()
   private empty = true
 
-  /** `outcome` is an index into `outcome.ts`'s `outcomes`; `runMs` undefined when the subtask never ran. */
-  add(taskName: string, outcome: number, runMs: number | undefined, outcomeCount: number): void {
-    const entry = this.entryOf(taskName, outcomeCount)
-    entry.counts[outcome]!++
+  /** `runMs` undefined when the subtask never ran. */
+  add(taskName: string, outcome: Outcome, runMs: number | undefined): void {
+    const entry = this.entryOf(taskName)
+    entry.counts[outcomes.indexOf(outcome)]!++
     if (runMs !== undefined) entry.runMs.push(runMs)
   }
 
   /** Adds what another worker's message holds (a thief's, handed over with its answer). */
   merge(message: SubtaskTallyMessage): void {
     forEachTally(message, (taskName, counts, runMs) => {
-      const entry = this.entryOf(taskName, counts.length)
+      const entry = this.entryOf(taskName)
       for (let outcome = 0; outcome < counts.length; outcome++) entry.counts[outcome]! += counts[outcome]!
       for (let i = 0; i < runMs.length; i++) entry.runMs.push(runMs[i]!)
     })
   }
 
-  private entryOf(taskName: string, outcomeCount: number) {
+  private entryOf(taskName: string) {
     let entry = this.byName.get(taskName)
     if (entry === undefined) {
-      entry = { counts: Array.from({ length: outcomeCount }, () => 0), runMs: [] }
+      entry = { counts: outcomes.map(() => 0), runMs: [] }
       this.byName.set(taskName, entry)
     }
     this.empty = false

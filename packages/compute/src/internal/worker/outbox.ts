@@ -6,7 +6,7 @@
  */
 import { performance } from "node:perf_hooks"
 import type { MessagePort } from "node:worker_threads"
-import { type Outcome, outcomes } from "../wire/outcome.ts"
+import type { Outcome } from "../wire/outcome.ts"
 import * as Protocol from "../wire/protocol.ts"
 
 /** Results are flushed at least this often (ms) while a long batch runs, so callers are not held back by it. */
@@ -41,8 +41,8 @@ export class Outbox {
    * event loop: in a tree of subtasks that was a message a turn, each waking the main thread.
    */
   tally(taskName: string, outcome: Outcome, runMs: number | undefined): void {
-    this.tallies.add(taskName, outcomes.indexOf(outcome), runMs, outcomes.length)
-    if (this.tallyTimer === undefined) this.tallyTimer = setTimeout(this.flushTallies, tallyIntervalMs)
+    this.tallies.add(taskName, outcome, runMs)
+    this.flushTalliesLater()
   }
 
   /** Sends the subtask endings queued so far (the worker is about to sleep, or they have waited long enough). */
@@ -63,6 +63,10 @@ export class Outbox {
   /** A thief's subtask endings, handed over with its answer: they go out with this worker's own. */
   mergeTallies(tallies: Protocol.SubtaskTallyMessage): void {
     this.tallies.merge(tallies)
+    this.flushTalliesLater()
+  }
+
+  private flushTalliesLater(): void {
     if (this.tallyTimer === undefined) this.tallyTimer = setTimeout(this.flushTallies, tallyIntervalMs)
   }
 
