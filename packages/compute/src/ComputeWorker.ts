@@ -62,6 +62,20 @@ export type WorkerServices<Tasks extends ReadonlyArray<ComputeTask.Any>> = Exclu
  * @since 0.1.0
  */
 export const serve = <const Tasks extends ReadonlyArray<ComputeTask.Any>>(options: ServeOptions<Tasks>): void => {
+  // Plain JavaScript gets no type error: name the mistake here, not as "not iterable" deep in the worker's start-up.
+  if (typeof options !== "object" || options === null || !Array.isArray(options.tasks)) {
+    throw new TypeError(
+      "ComputeWorker.serve takes { tasks: [...], layer? }" +
+        (Array.isArray(options) ? ": wrap the array, as ComputeWorker.serve({ tasks: [Fib] })" : "") +
+        `, not ${
+          Array.isArray(options)
+            ? "an array"
+            : typeof options === "object"
+            ? "an object without a tasks array"
+            : typeof options
+        }`
+    )
+  }
   const capture = (globalThis as any)[serveCaptureKey] as { served?: ServedEntry } | undefined
   if (isMainThread && capture !== undefined) {
     // A pool disabled by `threads: 0` imported this entry to run its tasks inline.

@@ -1,6 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Cause, Effect, Exit } from "effect"
-import { ComputeError, ComputePool } from "effect-compute"
+import { Cause, Effect, Exit, Layer } from "effect"
+import { ComputeError, ComputePool, ComputeWorker } from "effect-compute"
 import * as fc from "fast-check"
 import { Add, Echo } from "./fixtures/tasks.ts"
 
@@ -161,4 +161,26 @@ describe("bad input, property-based, on real workers", () => {
         }
       }))
   })
+})
+
+describe("ComputeWorker.serve given the wrong shape", () => {
+  it("throws a TypeError that says what it takes, before anything else", () => {
+    assert.throws(() => ComputeWorker.serve([Add] as never), /takes \{ tasks: \[\.\.\.\], layer\? \}: wrap the array/)
+    assert.throws(() => ComputeWorker.serve({} as never), /not an object without a tasks array/)
+  })
+
+  it.live("in a worker entry, the pool fails to start with that message", () =>
+    Effect.gen(function*() {
+      const exit = yield* Effect.exit(
+        Effect.scoped(
+          Layer.build(
+            ComputePool.layer({ entry: new URL("./fixtures/worker-bad-serve.ts", import.meta.url), threads: 1 })
+          )
+        )
+      )
+      assert.isTrue(Exit.isFailure(exit))
+      const error = Cause.squash((exit as Exit.Failure<unknown, unknown>).cause) as ComputeError.ComputeError
+      assert.strictEqual(error.reason._tag, "WorkerStartFailed")
+      assert.match(error.message, /ComputeWorker\.serve takes \{ tasks: \[\.\.\.\], layer\? \}: wrap the array/)
+    }))
 })
