@@ -1,9 +1,9 @@
 /**
  * The benchmarks: what each measures, its size (full and quick), and which pools run it.
  */
-import { ComputeParallel } from "effect-compute"
 import { monitorEventLoopDelay, performance } from "node:perf_hooks"
-import { type BenchPool, movedLength, type PoolName } from "./pools.ts"
+import { movedLength } from "./drive.ts"
+import type { BenchPool, PoolName } from "./pools.ts"
 import { stealRow } from "./steal.ts"
 import { ends, fib, spin, sumRange } from "./workload.ts"
 
@@ -425,7 +425,10 @@ const sumOf = async (pool: BenchPool, sizes: Sizes, scale: number, sharedMemory:
   const key = `${sharedMemory}:${length}`
   let array = arrays.get(key)
   if (array === undefined) {
-    array = sharedMemory ? ComputeParallel.shared(Float64Array, length) : new Float64Array(length)
+    // effect-compute's helper for the shared row, loaded there only: a case of a pool without Effect loads none of it.
+    array = sharedMemory
+      ? (await import("effect-compute")).ComputeParallel.shared(Float64Array, length)
+      : new Float64Array(length)
     for (let i = 0; i < length; i++) array[i] = i % 1_000
     arrays.set(key, array)
   }

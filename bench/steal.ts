@@ -43,7 +43,7 @@ const quickSizes = { runs: 2, steals: 1, maxRuns: 20 }
  */
 export const measureSteals = async (threads: number, quick: boolean): Promise<Timeline.StealTimes> => {
   // Loaded here, not at the top: run.ts imports the benchmarks, and need not load every pool.
-  const { effectCompute } = await import("./pools.ts")
+  const { effectCompute } = await import("./effectPools.ts")
   const collector = Timeline.collect()
   try {
     const pool = await effectCompute(threads)

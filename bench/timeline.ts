@@ -53,7 +53,7 @@ const suffix = flag("suffix") === undefined ? "" : `-${flag("suffix")}`
 const sizes = { iterationsPerUs: calibrate(), quick }
 // On before the pool starts: each worker reads the switch once, when it starts.
 const collector = Timeline.collect()
-const { effectCompute } = await import("./pools.ts")
+const { effectCompute } = await import("./effectPools.ts")
 const pool = await effectCompute(threads)
 for (let i = 0; i < (quick ? 1 : benchmark.warmups ?? 1); i++) await benchmark.run(pool, sizes, quick ? 0.2 : 1)
 // The measured run, each call on the pool a span of the main thread's lane; the window is from the first call to the
