@@ -25,7 +25,9 @@ export type TaskSchema = Schema.Codec<any, any, never, never>
 /**
  * What a handler receives beside its payload.
  *
- * - `signal` aborts when the caller is interrupted: pass it to anything that takes an `AbortSignal`.
+ * - `signal` aborts when the caller is interrupted: pass it to anything that takes an `AbortSignal`. It aborts when
+ *   the worker hears of the interruption, after the handler's synchronous part at the earliest, so a listener the
+ *   handler adds as it starts is never too late.
  * - `isInterrupted()` is the cooperative check for synchronous loops: it also sees an interruption that arrived
  *   while the thread was busy (it reads a shared flag, not a message), so call it every few thousand iterations.
  *   A loop that never checks is stopped anyway, by terminating its worker after the grace period.

@@ -5,6 +5,7 @@ import {
   Add,
   BusyFor,
   CountRun,
+  ListenAfterInterrupt,
   ReadRuns,
   Sleep,
   SpinCooperative,
@@ -74,6 +75,24 @@ describe("interruption", () => {
       assert.strictEqual(stats.interrupted, 2)
       assert.strictEqual(stats.activeTasks, 0)
     }).pipe(Effect.provide(ComputePool.layer({ entry, threads: 1, interruptGracePeriod: "30 seconds" }))))
+
+  it.live("a Promise handler that reaches its signal only after the interruption was asked for still hears it", () =>
+    Effect.gen(function*() {
+      // The order a loaded worker can fall into: the worker has started the task (so the pool does not take it back
+      // but marks it and sends Cancel), and the handler looks at its signal only after that. A signal already aborted
+      // when first read fires no event for a listener added then: the task would wait out the grace period and cost
+      // its worker. The grace period is long, so that only that would replace the worker.
+      const started = new Int32Array(new SharedArrayBuffer(4))
+      const fiber = yield* Effect.forkChild(ComputePool.execute(ListenAfterInterrupt, started as Int32Array<any>))
+      yield* poll(Effect.sync(() => Atomics.load(started, 0) === 1))
+      yield* Fiber.interrupt(fiber)
+      assert.isTrue(Exit.hasInterrupts(yield* Fiber.await(fiber)))
+      const stats = yield* ComputePool.stats
+      assert.strictEqual(stats.workerRestarts, 0, "the handler heard its abort: no worker was terminated")
+      assert.strictEqual(stats.interrupted, 1)
+      assert.strictEqual(stats.activeTasks, 0)
+      assert.strictEqual(yield* ComputePool.execute(Add, [3, 4]), 7)
+    }).pipe(Effect.provide(ComputePool.layer({ entry, threads: 1, interruptGracePeriod: "20 seconds" }))))
 
   it.live("a queued task that is interrupted never runs", () =>
     Effect.gen(function*() {

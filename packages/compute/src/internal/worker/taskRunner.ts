@@ -66,9 +66,15 @@ export class Running implements Parent, ComputeTask.TaskContext {
   // An own function, not a method: handlers may take it out of the context.
   readonly isInterrupted = (): boolean => this.source.isCancelled() || this.abort?.signal.aborted === true
 
+  /**
+   * Aborted by {@link stop}, when the worker hears of the interruption (a Cancel, a peer's CancelStolen, a parent
+   * stopping): never before the handler's synchronous part has run. Not when first read, even if the shared flag says
+   * an interruption was asked for: a signal aborted before the handler adds its listener fires no event for it, and
+   * a handler that listens (`addEventListener("abort", ...)`) would wait out the grace period. Loops read the flag
+   * itself, through `isInterrupted()`.
+   */
   get signal(): AbortSignal {
     this.abort ??= new AbortController()
-    if (this.source.isCancelled()) this.abort.abort()
     return this.abort.signal
   }
 }
