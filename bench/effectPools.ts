@@ -15,7 +15,7 @@ import type { BenchPool, Op, RawMessage } from "./pools.ts"
 import { BenchRpcs } from "./rpcs.ts"
 import { ArrayEnds, ForkSum, NestedMap, Noop, ParallelFib, SpawnNoops, Spin, SumView } from "./tasks.ts"
 
-/** {@link perArray} for calls that are Effects: one fiber per array. */
+/** drive.ts's `perArray` for calls that are Effects: one fiber per array. */
 const perArrayEffect = <E, R>(
   call: (array: Float64Array<ArrayBuffer>) => Effect.Effect<number, E, R>,
   arrays: ReadonlyArray<Float64Array<ArrayBuffer>>,
