@@ -6,6 +6,9 @@ export default defineConfig({
   ssr: { resolve: { conditions: ["@effect-compute/source", "development|production"] } },
   test: {
     name: "bench",
+    // V8 13.6 (Node 24) can crash a process whose worker threads come and go while running WebAssembly (Node's own
+    // type stripping is WebAssembly): see CONTRIBUTING, "An engine crash the test forks avoid".
+    execArgv: ["--wasm-wrapper-tiering-budget=2147483647"],
     include: ["*.test.ts"],
     testTimeout: 300_000
   }
