@@ -101,7 +101,9 @@ export type Kind = (typeof Kind)[keyof typeof Kind]
  * id while the task waits in the worker; the worker swaps it for `Started` (compare-and-swap) before running the
  * task, and the pool, to take back a task that has not started, swaps the id for `Revoked` — whichever swap wins
  * decides, so a task never both runs and is taken back. The pool marks a started task `CancelRequested` to
- * interrupt it: a thread busy in a loop cannot read a message, but it can read this cell (`isInterrupted()`).
+ * interrupt it: a thread busy in a loop cannot read a message, but it can read this cell (`isInterrupted()`). The
+ * handler's `signal` waits for the Cancel that follows: the cell can flip while the handler is still starting, before
+ * it has added its abort listener (worker/taskRunner.ts, `Running.signal`).
  */
 export const Claim = {
   Revoked: 0,
