@@ -205,13 +205,7 @@ export const benchmarks: ReadonlyArray<Benchmark> = [
     run: async (pool, sizes, scale) => {
       const n = count(sizes, 2_000, 100, scale)
       const arrays = payloadArrays()
-      let result = 0
-      const ms = await timed(async () => {
-        result = await pool.copy!(arrays, n)
-      })
-      const expected = n * ends(arrays[0]!)
-      if (result !== expected) throw new Error(`payload-copy: ${n} tasks gave ${result}, not ${expected}`)
-      return (n * arrays[0]!.byteLength) / 1e6 / (ms / 1_000)
+      return payloadRate("payload-copy", n, arrays[0]!.byteLength, n * ends(arrays[0]!), () => pool.copy!(arrays, n))
     }
   },
   {
@@ -224,13 +218,7 @@ export const benchmarks: ReadonlyArray<Benchmark> = [
     pools: ["effect-compute", "piscina", "tinypool", "raw"],
     run: async (pool, sizes, scale) => {
       const n = count(sizes, 4_000, 200, scale)
-      let result = 0
-      const ms = await timed(async () => {
-        result = await pool.moved!(n, 16)
-      })
-      const expected = n * (1 + movedLength)
-      if (result !== expected) throw new Error(`payload-move: ${n} tasks gave ${result}, not ${expected}`)
-      return (n * movedLength * 8) / 1e6 / (ms / 1_000)
+      return payloadRate("payload-move", n, movedLength * 8, n * (1 + movedLength), () => pool.moved!(n, 16))
     }
   },
   {
@@ -368,6 +356,19 @@ export const benchmarks: ReadonlyArray<Benchmark> = [
     run: (_pool, sizes) => stealRow(sizes.quick)
   }
 ]
+
+/**
+ * MB/s of `calls`: `n` tasks of `bytes` each, whose results must sum to `expected` (each answers from its array's
+ * ends, so a call that read nothing, or a zeroed copy, is caught).
+ */
+const payloadRate = async (row: string, n: number, bytes: number, expected: number, calls: () => Promise<number>) => {
+  let result = 0
+  const ms = await timed(async () => {
+    result = await calls()
+  })
+  if (result !== expected) throw new Error(`${row}: ${n} tasks gave ${result}, not ${expected}`)
+  return (n * bytes) / 1e6 / (ms / 1_000)
+}
 
 /** `f`, computed once per arguments in this process (the rows' right answers, outside the timed runs). */
 const once = <Args extends ReadonlyArray<number>>(f: (...args: Args) => number) => {

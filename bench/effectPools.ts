@@ -11,7 +11,7 @@ import type * as RpcClientError from "effect/rpc/RpcClientError"
 import * as EffectWorker from "effect/workers/Worker"
 import { Worker } from "node:worker_threads"
 import { perFreshArray, promisePool, roundRobin, workerUrl } from "./drive.ts"
-import type { BenchPool, Op, RawMessage } from "./pools.ts"
+import type { BenchPool, EffectComputeVariant, Op, RawMessage } from "./pools.ts"
 import { BenchRpcs } from "./rpcs.ts"
 import { ArrayEnds, ForkSum, NestedMap, Noop, ParallelFib, SpawnNoops, Spin, SumView } from "./tasks.ts"
 
@@ -42,12 +42,7 @@ const discardingTracer = Tracer.make({ span: (options) => Tracer.nativeTracer.sp
 
 export const effectCompute = async (
   threads: number,
-  variant: {
-    readonly tracing?: boolean
-    readonly metrics?: boolean
-    readonly idleSpin?: number
-    readonly maxInFlightPerWorker?: number
-  } = {}
+  variant: EffectComputeVariant = {}
 ): Promise<BenchPool> => {
   const layer = ComputePool.layer({
     entry: workerUrl("effect-compute"),

@@ -56,27 +56,40 @@ export interface BenchPool {
   readonly close: () => Promise<void>
 }
 
+/** What an effect-compute pool may change from its defaults (the `ec-*` columns). */
+export interface EffectComputeVariant {
+  readonly tracing?: boolean
+  readonly metrics?: boolean
+  readonly idleSpin?: number
+  readonly maxInFlightPerWorker?: number
+}
+
+/** A pool made by a module loaded only when a case asks for that pool. */
+const lazy =
+  <Module>(load: () => Promise<Module>, make: (module: Module, threads: number) => Promise<BenchPool>) =>
+  async (threads: number): Promise<BenchPool> => make(await load(), threads)
+
 const promisePools = () => import("./promisePools.ts")
 const effectPools = () => import("./effectPools.ts")
-const clusterPool = (runners: number) => async (threads: number) =>
-  (await import("./clusterPool.ts")).effectCluster(runners)(threads)
+const clusterPool = () => import("./clusterPool.ts")
+const effectCompute = (variant: EffectComputeVariant = {}) =>
+  lazy(effectPools, (module, threads) => module.effectCompute(threads, variant))
 
 export const pools = {
-  "effect-compute": async (threads: number) => (await effectPools()).effectCompute(threads),
-  "ec-traced": async (threads: number) => (await effectPools()).effectCompute(threads, { tracing: true }),
-  "ec-no-metrics": async (threads: number) => (await effectPools()).effectCompute(threads, { metrics: false }),
-  "ec-no-spin": async (threads: number) => (await effectPools()).effectCompute(threads, { idleSpin: 0 }),
-  "ec-64-in-flight": async (threads: number) =>
-    (await effectPools()).effectCompute(threads, { maxInFlightPerWorker: 64 }),
-  piscina: async (threads: number) => (await promisePools()).piscina(threads),
-  tinypool: async (threads: number) => (await promisePools()).tinypool(threads),
-  "effect-rpc": async (threads: number) => (await effectPools()).effectRpc(threads),
-  raw: async (threads: number) => (await promisePools()).raw(threads),
-  "effect-workers": async (threads: number) => (await effectPools()).effectWorkers(threads),
-  inline: async (_threads: number) => (await promisePools()).inline(),
-  "cluster-1": clusterPool(1),
-  "cluster-2": clusterPool(2),
-  "cluster-3": clusterPool(3)
+  "effect-compute": effectCompute(),
+  "ec-traced": effectCompute({ tracing: true }),
+  "ec-no-metrics": effectCompute({ metrics: false }),
+  "ec-no-spin": effectCompute({ idleSpin: 0 }),
+  "ec-64-in-flight": effectCompute({ maxInFlightPerWorker: 64 }),
+  piscina: lazy(promisePools, (module, threads) => module.piscina(threads)),
+  tinypool: lazy(promisePools, (module, threads) => module.tinypool(threads)),
+  "effect-rpc": lazy(effectPools, (module, threads) => module.effectRpc(threads)),
+  raw: lazy(promisePools, (module, threads) => module.raw(threads)),
+  "effect-workers": lazy(effectPools, (module, threads) => module.effectWorkers(threads)),
+  inline: lazy(promisePools, (module) => module.inline()),
+  "cluster-1": lazy(clusterPool, (module, threads) => module.effectCluster(1)(threads)),
+  "cluster-2": lazy(clusterPool, (module, threads) => module.effectCluster(2)(threads)),
+  "cluster-3": lazy(clusterPool, (module, threads) => module.effectCluster(3)(threads))
 } as const
 
 export type PoolName = keyof typeof pools

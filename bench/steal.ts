@@ -7,13 +7,7 @@
  *   npm run bench -- --bench steal --pools effect-compute
  */
 import * as Timeline from "../packages/compute/src/internal/shared/timeline.ts"
-
-/** The `q` quantile (0..1) of `xs`, nearest rank; NaN when empty. */
-export const quantile = (xs: ReadonlyArray<number>, q: number): number => {
-  if (xs.length === 0) return Number.NaN
-  const sorted = xs.toSorted((a, b) => a - b)
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]!
-}
+import { quantile } from "./quantile.ts"
 
 const micros = (ms: number) => `${(ms * 1_000).toFixed(1)} µs`
 

@@ -10,6 +10,7 @@
  *   npm run bench:wake -- --json           the table as JSON
  */
 import { isMainThread, parentPort, Worker, workerData } from "node:worker_threads"
+import { quantile } from "./quantile.ts"
 
 /** The clock of every thread: time origin plus `performance.now()`, in ms. */
 const now = () => performance.timeOrigin + performance.now()
@@ -23,9 +24,6 @@ interface WakeRow {
   readonly p50Us: number
   readonly p90Us: number
 }
-
-const percentile = (sorted: ReadonlyArray<number>, p: number) =>
-  sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]!
 
 const measure = async (mode: Mode, gaps: ReadonlyArray<number>, samples: number): Promise<Array<WakeRow>> => {
   const cells = new Int32Array(new SharedArrayBuffer(4))
@@ -46,8 +44,7 @@ const measure = async (mode: Mode, gaps: ReadonlyArray<number>, samples: number)
       }
       latencies.push(((await answered) - sent) * 1_000)
     }
-    latencies.sort((a, b) => a - b)
-    rows.push({ mode, gapMs, samples, p50Us: percentile(latencies, 0.5), p90Us: percentile(latencies, 0.9) })
+    rows.push({ mode, gapMs, samples, p50Us: quantile(latencies, 0.5), p90Us: quantile(latencies, 0.9) })
   }
   await worker.terminate()
   return rows

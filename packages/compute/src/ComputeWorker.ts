@@ -43,6 +43,13 @@ export type WorkerServices<Tasks extends ReadonlyArray<ComputeTask.Any>> = Exclu
   ComputePool
 >
 
+/** What `serve` was given instead of its options, for its error message. */
+const shapeOf = (value: unknown): string => {
+  if (Array.isArray(value)) return "an array"
+  if (value === null) return "null"
+  return typeof value === "object" ? "an object without a tasks array" : typeof value
+}
+
 /**
  * Serves tasks in this worker. Call it once, at the top level of the pool's worker entry file (the file passed as
  * `entry` to `ComputePool.layer`).
@@ -64,17 +71,9 @@ export type WorkerServices<Tasks extends ReadonlyArray<ComputeTask.Any>> = Exclu
 export const serve = <const Tasks extends ReadonlyArray<ComputeTask.Any>>(options: ServeOptions<Tasks>): void => {
   // Plain JavaScript gets no type error: name the mistake here, not as "not iterable" deep in the worker's start-up.
   if (typeof options !== "object" || options === null || !Array.isArray(options.tasks)) {
-    throw new TypeError(
-      "ComputeWorker.serve takes { tasks: [...], layer? }" +
-        (Array.isArray(options) ? ": wrap the array, as ComputeWorker.serve({ tasks: [Fib] })" : "") +
-        `, not ${
-          Array.isArray(options)
-            ? "an array"
-            : typeof options === "object"
-            ? "an object without a tasks array"
-            : typeof options
-        }`
-    )
+    const given: unknown = options
+    const hint = Array.isArray(given) ? ": wrap the array, as ComputeWorker.serve({ tasks: [Fib] })" : ""
+    throw new TypeError(`ComputeWorker.serve takes { tasks: [...], layer? }${hint}, not ${shapeOf(given)}`)
   }
   const capture = (globalThis as any)[serveCaptureKey] as { served?: ServedEntry } | undefined
   if (isMainThread && capture !== undefined) {
